@@ -1,0 +1,227 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { DefinitionValidationError } from '../definitions/definition-errors.js';
+import { FstoreError } from '../errors.js';
+import { findObjects } from '../registry/discovery.js';
+import type { DefinitionKind } from '../registry/registry-object.js';
+import { loadFeatureRepo, loadFeatureRepoConfig } from '../repo/load-feature-repo.js';
+import { runDemo } from './demo.js';
+import { formatObjectDescription, formatObjectList } from './format-catalog.js';
+import { formatApplyResult, formatPlan } from './format-plan.js';
+import { initFeatureRepo } from './init-feature-repo.js';
+import { openRegistry } from './open-registry.js';
+import { packageVersion } from './package-root.js';
+
+/** Where the CLI writes; tests pass their own. */
+export interface CliOutput {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+const KINDS: readonly DefinitionKind[] = [
+  'entity',
+  'batch_source',
+  'kinesis_source',
+  'feature_view',
+  'on_demand_feature_view',
+  'feature_service',
+];
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1)
+    throw new InvalidArgumentError('expected a whole number of at least 1');
+  return parsed;
+}
+
+function integer(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed)) throw new InvalidArgumentError('expected a whole number');
+  return parsed;
+}
+
+interface GlobalOptions {
+  repo: string;
+  verbose?: boolean;
+}
+
+/** The `fstore` command line. Only verbs that work are listed; later ones arrive with their features. */
+export function buildProgram(output: CliOutput): Command {
+  const program = new Command('fstore')
+    .description(
+      'An AWS-native feature store: declare features once, get the same values offline, online and from streams.',
+    )
+    .version(packageVersion())
+    .option('-r, --repo <dir>', 'feature repo folder (holding fstore.config.ts)', process.cwd())
+    .option('--verbose', 'print stack traces of errors')
+    .showHelpAfterError('(run fstore --help for usage)')
+    .configureOutput({ writeOut: output.out, writeErr: output.err })
+    .exitOverride();
+  const globals = () => program.opts<GlobalOptions>();
+  const print = (text: string) => output.out(`${text}\n`);
+  const printJson = (value: unknown) => print(JSON.stringify(value, null, 2));
+
+  program
+    .command('init')
+    .description('create a feature repo from the transactions example, with generated data')
+    .argument('<dir>', 'folder to create')
+    .option('--rows <n>', 'transactions to generate', positiveInteger, 10_000)
+    .option('--users <n>', 'distinct users', positiveInteger, 99)
+    .option('--seed <n>', 'random seed; the same seed gives the same data', integer, 42)
+    .option('--force', 'write into a folder that is not empty')
+    .action(async (dir: string, options: { rows: number; users: number; seed: number; force?: boolean }) => {
+      const result = await initFeatureRepo(dir, options);
+      print(
+        `Created feature repo in ${result.dir}: ${result.files.join(', ')} (${result.rows} transactions).`,
+      );
+      print(`Next: cd ${dir} && fstore plan && fstore apply`);
+    });
+
+  program
+    .command('plan')
+    .description('show what apply would change in the registry, and which changes are breaking')
+    .option('--json', 'print the plan as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const repo = await loadFeatureRepo(globals().repo);
+      const opened = await openRegistry(repo.config, repo.dir);
+      try {
+        const plan = await opened.registry.plan(repo.validated);
+        if (options.json)
+          printJson({ project: plan.project, baseRevision: plan.baseRevision, changes: plan.changes });
+        else print(formatPlan(plan));
+      } finally {
+        await opened.close();
+      }
+    });
+
+  program
+    .command('apply')
+    .description('validate the definitions and store them as a new registry revision')
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const repo = await loadFeatureRepo(globals().repo);
+      const opened = await openRegistry(repo.config, repo.dir);
+      try {
+        const result = await opened.registry.apply(repo.validated);
+        if (options.json) {
+          printJson({
+            project: result.project,
+            revision: result.revision,
+            baseRevision: result.baseRevision,
+            changes: result.changes,
+          });
+        } else print(formatApplyResult(result));
+      } finally {
+        await opened.close();
+      }
+    });
+
+  program
+    .command('list')
+    .description('list applied objects; filter to search the catalog')
+    .addOption(new Option('--kind <kind>', 'only objects of this kind').choices(KINDS))
+    .option('--search <text>', 'text in a name, description, tag or feature name')
+    .option('--tag <tag>', 'objects with this tag: key or key=value')
+    .option('--owner <owner>', 'objects with this owner')
+    .option('--entity <entity>', 'views (and services) about this entity')
+    .option('--json', 'print the objects as JSON')
+    .action(
+      async (options: {
+        kind?: DefinitionKind;
+        search?: string;
+        tag?: string;
+        owner?: string;
+        entity?: string;
+        json?: boolean;
+      }) => {
+        const { json, ...filter } = options;
+        const objects = await readAppliedObjects(globals().repo);
+        const found = findObjects(objects, filter);
+        if (json) printJson(found);
+        else print(formatObjectList(found));
+      },
+    );
+
+  program
+    .command('describe')
+    .description('show one applied object: features, lineage, version history')
+    .argument('<name>', 'name of a feature view, entity, source or feature service')
+    .addOption(new Option('--kind <kind>', 'the kind, when several objects share the name').choices(KINDS))
+    .option('--json', 'print as JSON')
+    .action(async (name: string, options: { kind?: DefinitionKind; json?: boolean }) => {
+      const config = await loadFeatureRepoConfig(globals().repo);
+      const opened = await openRegistry(config, globals().repo);
+      try {
+        const current = await opened.registry.current();
+        const objects = current?.objects ?? [];
+        const matches = objects.filter((o) => o.name === name && (!options.kind || o.kind === options.kind));
+        if (matches.length === 0) {
+          const names = objects.map((o) => o.name);
+          throw new FstoreError(
+            `no applied object is named "${name}"${names.length > 0 ? `; applied: ${names.join(', ')}` : '; run fstore apply first'}`,
+          );
+        }
+        if (matches.length > 1) {
+          throw new FstoreError(
+            `several objects are named "${name}" (${matches.map((o) => o.kind).join(', ')}); pass --kind`,
+          );
+        }
+        const object = matches[0] as (typeof matches)[number];
+        const history = await opened.registry.versionHistory(object.kind, object.name);
+        if (options.json) printJson({ ...object, versionHistory: history });
+        else print(formatObjectDescription(object, objects, history));
+      } finally {
+        await opened.close();
+      }
+    });
+
+  program
+    .command('demo')
+    .description('walk through the platform on the embedded default: init, plan, apply, list, describe')
+    .option('--dir <dir>', 'folder for the demo repo (default: a new temp folder)')
+    .action(async (options: { dir?: string }) => {
+      await runDemo({ ...options, print });
+    });
+
+  return program;
+}
+
+async function readAppliedObjects(repoDir: string) {
+  const config = await loadFeatureRepoConfig(repoDir);
+  const opened = await openRegistry(config, repoDir);
+  try {
+    return (await opened.registry.current())?.objects ?? [];
+  } finally {
+    await opened.close();
+  }
+}
+
+/**
+ * Runs the CLI and gives the exit code: 0 on success, 2 for usage errors, 1 for failures. Expected
+ * failures print one line; `--verbose` adds the stack.
+ */
+export async function runCli(argv: readonly string[], output: CliOutput): Promise<number> {
+  const program = buildProgram(output);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      const benign = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(error.code);
+      return benign || error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    const verbose = argv.includes('--verbose');
+    if (error instanceof DefinitionValidationError || error instanceof FstoreError) {
+      output.err(`error: ${error.message}\n`);
+    } else {
+      output.err(
+        `error: ${(error as Error)?.message ?? String(error)}${verbose ? '' : ' (run with --verbose for details)'}\n`,
+      );
+    }
+    if (verbose && error instanceof Error && error.stack) output.err(`${error.stack}\n`);
+    return EXIT_FAILURE;
+  }
+}
