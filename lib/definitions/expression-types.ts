@@ -30,6 +30,9 @@ export function typeOfExpression(expression: Expression, scope: ExpressionScope)
     case 'literal': {
       const { value } = expression;
       if (value === null) return { type: 'null' };
+      if (!['number', 'string', 'boolean'].includes(typeof value)) {
+        return fail(`an operand is ${value === undefined ? 'missing (undefined)' : `not a value (${typeof value})`}`);
+      }
       if (typeof value === 'number') {
         if (!Number.isFinite(value)) return fail(`literal ${value} is not a finite number`);
         return { type: Number.isInteger(value) ? 'int64' : 'float64' };

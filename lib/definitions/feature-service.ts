@@ -38,6 +38,7 @@ export function parseFeatureReference(reference: string): FeatureServiceEntry {
 
 function toEntry(selection: FeatureSelection): FeatureServiceEntry {
   if (typeof selection === 'string') return parseFeatureReference(selection);
+  if (selection === null || typeof selection !== 'object') return { view: '', feature: String(selection) };
   if ('kind' in selection) return { view: selection.name, feature: '*' };
   return { view: selection.view ?? '', feature: selection.name };
 }

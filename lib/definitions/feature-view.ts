@@ -155,12 +155,22 @@ export function lastKFeatureName(spec: { column: string; k: number; name?: strin
   return spec.name ?? `${spec.column}_last_${spec.k}`;
 }
 
-function referencesTo(view: string, names: readonly string[]): Record<string, FeatureExpression> {
-  return Object.fromEntries(names.map((name) => [name, { op: 'feature', view, name }]));
+/**
+ * A name -> reference map. Names it does not hold still give a reference, so a typo in plain JavaScript
+ * (or past a type cast) surfaces at validation as "unknown feature" with a suggestion, not as a crash.
+ */
+export function referenceMap(names: readonly string[], view?: string): Record<string, FeatureExpression> {
+  const known = Object.fromEntries(names.map((name) => [name, reference(name, view)]));
+  return new Proxy(known, {
+    get: (target, property) =>
+      typeof property === 'string' && !(property in target) && property !== 'then' && property !== 'toJSON'
+        ? reference(property, view)
+        : Reflect.get(target, property),
+  });
 }
 
-function localReferences(names: readonly string[]): Record<string, FeatureExpression> {
-  return Object.fromEntries(names.map((name) => [name, { op: 'feature', name }]));
+function reference(name: string, view: string | undefined): FeatureExpression {
+  return view === undefined ? { op: 'feature', name } : { op: 'feature', view, name };
 }
 
 /**
@@ -214,7 +224,7 @@ export function featureView<
     ),
   ];
   // Derived expressions see their siblings as local references, so the stored tree does not repeat the view's name.
-  const derived = spec.derived ? { ...spec.derived(localReferences(baseNames) as never) } : {};
+  const derived = spec.derived ? { ...spec.derived(referenceMap(baseNames) as never) } : {};
   const allNames = [...baseNames, ...Object.keys(derived)];
   return {
     kind: 'feature_view',
@@ -231,7 +241,7 @@ export function featureView<
     online: spec.online ?? true,
     offline: spec.offline ?? true,
     schedule: spec.schedule,
-    features: referencesTo(spec.name, allNames) as never,
+    features: referenceMap(allNames, spec.name) as never,
     ...normalizeMetadata(spec),
   };
 }

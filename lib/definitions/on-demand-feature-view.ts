@@ -1,5 +1,6 @@
 import type { Expression, FeatureExpression, RequestFieldExpression } from './expression.js';
 import { type NormalizedMetadata, normalizeMetadata, type ProductMetadata } from './metadata.js';
+import { referenceMap } from './feature-view.js';
 import type { ValueType } from './value-type.js';
 
 export interface OnDemandFeatureViewSpec<
@@ -42,8 +43,13 @@ export function onDemandFeatureView<
 >(
   spec: OnDemandFeatureViewSpec<Name, Request, Outputs>,
 ): OnDemandFeatureViewDefinition<Name, keyof Outputs & string> {
-  const requestReferences = Object.fromEntries(
-    Object.keys(spec.request).map((name) => [name, { op: 'request', name } satisfies RequestFieldExpression]),
+  // Any field name gives a reference, so reading an undeclared field is reported at validation, not a crash here.
+  const requestReferences = new Proxy(
+    {},
+    {
+      get: (_, property) =>
+        typeof property === 'string' ? ({ op: 'request', name: property } satisfies RequestFieldExpression) : undefined,
+    },
   );
   const expressions = { ...spec.features(requestReferences as never) };
   return {
@@ -51,9 +57,7 @@ export function onDemandFeatureView<
     name: spec.name,
     request: { ...spec.request },
     expressions,
-    features: Object.fromEntries(
-      Object.keys(expressions).map((name) => [name, { op: 'feature', view: spec.name, name }]),
-    ) as never,
+    features: referenceMap(Object.keys(expressions), spec.name) as never,
     ...normalizeMetadata(spec),
   };
 }

@@ -97,7 +97,11 @@ function describeChange(previous: RegistryObject, next: RegistryObject): Planned
         details.push(`feature ${name} changes type ${old.dtype} -> ${feature.dtype}`);
         breaking = true;
       } else if (old.signature !== feature.signature) {
-        details.push(`feature ${name} is computed differently: ${old.computation} -> ${feature.computation}`);
+        details.push(
+          old.computation === feature.computation
+            ? `feature ${name} reads different input (its source, a column type or a join key changed)`
+            : `feature ${name} is computed differently: ${old.computation} -> ${feature.computation}`,
+        );
         breaking = true;
       }
     }
