@@ -804,13 +804,13 @@ class RepoValidator {
       }
       const names = (this.features.get(entry.view) ?? []).map((f) => f.name);
       if (entry.feature !== '*' && !names.includes(entry.feature)) {
-        this.reportUnknownReference(
+        const suggestion = closestName(entry.feature, names);
+        this.report(
           kind,
           service.name,
           field,
-          `feature of view "${entry.view}"`,
-          entry.feature,
-          names,
+          `view "${entry.view}" has no feature "${entry.feature}"`,
+          suggestion ? `Did you mean "${entry.view}:${suggestion}"?` : `Use one of: ${names.join(', ')}`,
         );
         return;
       }
