@@ -12,7 +12,9 @@ export interface DefinitionIssue {
 }
 
 export function formatDefinitionIssue(issue: DefinitionIssue): string {
-  return `${issue.objectKind} "${issue.objectName}", ${issue.field}: ${issue.problem}. ${issue.fix}.`;
+  // A fix may end in a question ("Did you mean "amount"?"), which takes no full stop after it.
+  const end = /[.?!]$/.test(issue.fix) ? '' : '.';
+  return `${issue.objectKind} "${issue.objectName}", ${issue.field}: ${issue.problem}. ${issue.fix}${end}`;
 }
 
 /** Thrown when definitions do not validate; nothing is stored. `issues` lists every problem found. */

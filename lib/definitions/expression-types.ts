@@ -31,7 +31,9 @@ export function typeOfExpression(expression: Expression, scope: ExpressionScope)
       const { value } = expression;
       if (value === null) return { type: 'null' };
       if (!['number', 'string', 'boolean'].includes(typeof value)) {
-        return fail(`an operand is ${value === undefined ? 'missing (undefined)' : `not a value (${typeof value})`}`);
+        return fail(
+          `an operand is ${value === undefined ? 'missing (undefined)' : `not a value (${typeof value})`}`,
+        );
       }
       if (typeof value === 'number') {
         if (!Number.isFinite(value)) return fail(`literal ${value} is not a finite number`);

@@ -1,6 +1,6 @@
 import type { Expression, FeatureExpression, RequestFieldExpression } from './expression.js';
-import { type NormalizedMetadata, normalizeMetadata, type ProductMetadata } from './metadata.js';
 import { referenceMap } from './feature-view.js';
+import { type NormalizedMetadata, normalizeMetadata, type ProductMetadata } from './metadata.js';
 import type { ValueType } from './value-type.js';
 
 export interface OnDemandFeatureViewSpec<
@@ -48,7 +48,9 @@ export function onDemandFeatureView<
     {},
     {
       get: (_, property) =>
-        typeof property === 'string' ? ({ op: 'request', name: property } satisfies RequestFieldExpression) : undefined,
+        typeof property === 'string'
+          ? ({ op: 'request', name: property } satisfies RequestFieldExpression)
+          : undefined,
     },
   );
   const expressions = { ...spec.features(requestReferences as never) };

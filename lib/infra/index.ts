@@ -1,0 +1,2 @@
+export * from './feature-store-stack.js';
+export * from './registry-table.js';
