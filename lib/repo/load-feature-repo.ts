@@ -77,6 +77,7 @@ async function importTypeScript(
   try {
     const result = await build({
       stdin: { contents: entry, resolveDir: repoDir, sourcefile: '<fstore definitions>', loader: 'ts' },
+      absWorkingDir: repoDir,
       bundle: true,
       write: false,
       format: 'esm',
