@@ -16,6 +16,7 @@ export function isSchedule(text: unknown): text is string {
 
 /** The interval of a `rate(...)` schedule in milliseconds; undefined for cron expressions. */
 export function scheduleIntervalMs(schedule: string): number | undefined {
+  if (!isSchedule(schedule)) return undefined;
   const rate = RATE_PATTERN.exec(schedule);
   if (!rate) return undefined;
   return Number(rate[1]) * (RATE_UNIT_MS[(rate[2] ?? '').replace(/s$/, '')] ?? 0);

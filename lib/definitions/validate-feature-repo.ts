@@ -196,7 +196,7 @@ class RepoValidator {
         name,
         field,
         `"${column}" is not a column of the schema`,
-        `Add "${column}" to the schema as timestamp, or name one of its columns: ${Object.keys(schema).join(', ')}`,
+        timestampColumnsFix(column, schema),
       );
     } else if (type !== 'timestamp') {
       this.report(
@@ -318,7 +318,19 @@ class RepoValidator {
     targetName: string,
     candidates: Iterable<string>,
   ): void {
-    const suggestion = closestName(targetName, candidates);
+    const names = [...candidates];
+    if (names.includes(targetName)) {
+      // Same name, different object: a second declaration rather than an import of the exported one.
+      this.report(
+        kind,
+        name,
+        field,
+        `uses ${/^[aeiou]/.test(targetKind) ? 'an' : 'a'} ${targetKind} "${targetName}" that is not the one exported`,
+        `Import the exported ${targetKind} instead of declaring a second "${targetName}"`,
+      );
+      return;
+    }
+    const suggestion = closestName(targetName, names);
     this.report(
       kind,
       name,
@@ -562,12 +574,13 @@ class RepoValidator {
             : `Use one of ${AGGREGATION_FUNCTIONS.join(', ')}`,
         );
       } else if (columnType !== undefined && aggregationResultType(fn, columnType) === undefined) {
+        const accepted = fn === 'min' || fn === 'max' ? 'a numeric, timestamp or string' : 'a numeric';
         this.report(
           kind,
           name,
           `${field}.functions[${fnIndex}]`,
-          `${fn} needs a numeric column but "${aggregation.column}" is ${columnType}`,
-          'Aggregate a numeric column, or use count or last',
+          `${fn} needs ${accepted} column but "${aggregation.column}" is ${columnType}`,
+          `Aggregate ${accepted} column, or use count or last`,
         );
       }
     });
@@ -588,6 +601,7 @@ class RepoValidator {
         return;
       }
     }
+    const undivided: string[] = [];
     aggregation.windows.forEach((window, windowIndex) => {
       const windowField = `${field}.windows[${windowIndex}]`;
       const windowMs = parseDuration(window);
@@ -612,13 +626,7 @@ class RepoValidator {
         return;
       }
       if (aggregation.hop !== undefined && hopMs !== undefined && windowMs % hopMs !== 0) {
-        this.report(
-          kind,
-          name,
-          `${field}.hop`,
-          `hop "${aggregation.hop}" does not divide window "${window}"`,
-          `Choose a hop that divides every window, such as "${largestStandardDivisor(windowMs)}"`,
-        );
+        undivided.push(window);
       } else if (aggregation.hop === undefined) {
         const resolved = baseFeaturesOf(view).find(
           (f) =>
@@ -638,6 +646,19 @@ class RepoValidator {
         }
       }
     });
+    if (undivided.length > 0) {
+      const common = aggregation.windows
+        .map(parseDuration)
+        .filter((ms): ms is number => ms !== undefined && ms > 0)
+        .reduce(greatestCommonDivisor);
+      this.report(
+        kind,
+        name,
+        `${field}.hop`,
+        `hop "${aggregation.hop}" does not divide window${undivided.length > 1 ? 's' : ''} ${undivided.map((w) => `"${w}"`).join(', ')}`,
+        `Choose a hop that divides every window, such as "${largestStandardDivisor(common)}"`,
+      );
+    }
   }
 
   /** Types every derived feature of a view, reporting bad references, type errors and cycles. */
@@ -738,7 +759,7 @@ class RepoValidator {
     try {
       const typing = typeOfExpression(feature.origin.expression, this.scopeFor(view));
       if ('error' in typing) {
-        this.report(kind, viewName, field, typing.error, fixForExpressionError(typing.error));
+        this.report(kind, viewName, field, typing.error, fixForExpressionError(typing.error, kind));
         this.invalid.add(key);
         throw new AlreadyReported();
       }
@@ -798,6 +819,16 @@ class RepoValidator {
     service.features.forEach((entry, index) => {
       const field = `features[${index}]`;
       const reference = `${entry.view}:${entry.feature}`;
+      if (entry.view === '') {
+        this.report(
+          kind,
+          service.name,
+          field,
+          `"${entry.feature}" is not a feature reference`,
+          'Write it as "view:feature", or use view.features.<name> or a whole view',
+        );
+        return;
+      }
       if (!this.views.has(entry.view)) {
         this.reportUnknownReference(kind, service.name, field, 'view', entry.view, this.views.keys());
         return;
@@ -842,15 +873,31 @@ function findForeignReference(expression: Expression, viewName: string): string 
   return visit(expression);
 }
 
-function fixForExpressionError(error: string): string {
-  if (error.startsWith('unknown feature')) return 'Reference an existing feature as view.features.name';
+function fixForExpressionError(error: string, kind: string): string {
+  if (error.startsWith('unknown feature')) {
+    return kind === 'feature_view'
+      ? "Reference a feature of this view as f.<name> or feature('<name>')"
+      : 'Reference an existing feature as view.features.<name>';
+  }
   if (error.startsWith('unknown request field')) return 'Declare the field in request';
   return 'Give each operation operands of the types it takes';
 }
 
-/** A round hop to suggest: the largest of 1d, 1h, 5m, 1m, 1s that divides the window. */
+/** A round hop to suggest: the largest of 1d, 1h, 5m, 1m, 30s, 10s, 5s, 1s that divides the window. */
 function largestStandardDivisor(windowMs: number): string {
-  const candidates = [MILLISECONDS_PER.d, MILLISECONDS_PER.h, 5 * MILLISECONDS_PER.m, MILLISECONDS_PER.m];
+  const { d, h, m, s: second } = MILLISECONDS_PER;
+  const candidates = [d, h, 5 * m, m, 30 * second, 10 * second, 5 * second];
   const divisor = candidates.find((candidate) => candidate <= windowMs && windowMs % candidate === 0);
   return formatDuration(divisor ?? MILLISECONDS_PER.s);
+}
+
+function timestampColumnsFix(column: string, schema: Record<string, string>): string {
+  const timestamps = Object.keys(schema).filter((name) => schema[name] === 'timestamp');
+  return timestamps.length === 0
+    ? `Add "${column}" to the schema as timestamp`
+    : `Add "${column}" to the schema as timestamp, or name one of its timestamp columns: ${timestamps.join(', ')}`;
+}
+
+function greatestCommonDivisor(a: number, b: number): number {
+  return b === 0 ? a : greatestCommonDivisor(b, a % b);
 }

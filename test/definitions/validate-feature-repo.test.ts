@@ -669,7 +669,7 @@ describe('validateFeatureRepo on references', () => {
       ],
       message:
         'on_demand_feature_view "ratios", features.ratio: unknown feature user_stats:amount_mean_90d. ' +
-        'Reference an existing feature as view.features.name.',
+        'Reference an existing feature as view.features.<name>.',
     },
     {
       label: 'an on-demand view reading a view that does not exist',
@@ -678,7 +678,7 @@ describe('validateFeatureRepo on references', () => {
       ],
       message:
         'on_demand_feature_view "ratios", features.ratio: unknown feature ghost:x. ' +
-        'Reference an existing feature as view.features.name.',
+        'Reference an existing feature as view.features.<name>.',
     },
     {
       label: 'an on-demand view reading an undeclared request field',
@@ -707,7 +707,7 @@ describe('validateFeatureRepo on references', () => {
       ],
       message:
         'feature_view "user_stats", derived.ratio: unknown feature amount_sum_90d. ' +
-        'Reference an existing feature as view.features.name.',
+        "Reference a feature of this view as f.<name> or feature('<name>').",
     },
     {
       label: 'a derived feature reading a request field',
@@ -957,7 +957,7 @@ describe('validateFeatureRepo on windows and hops', () => {
       aggregation: { windows: ['90s'] },
       message:
         'feature_view "spend", aggregations[0].windows[0]: the default hop 5m does not divide window "90s". ' +
-        'Set hop to a duration that divides it, such as "1s".',
+        'Set hop to a duration that divides it, such as "30s".',
     },
     {
       label: 'no functions',
@@ -1008,8 +1008,8 @@ describe('validateFeatureRepo on types', () => {
       label: 'a max over a bool column',
       aggregation: { column: 'is_online', functions: ['max'] },
       message:
-        'feature_view "spend", aggregations[0].functions[0]: max needs a numeric column but "is_online" is bool. ' +
-        'Aggregate a numeric column, or use count or last.',
+        'feature_view "spend", aggregations[0].functions[0]: max needs a numeric, timestamp or string column but "is_online" is bool. ' +
+        'Aggregate a numeric, timestamp or string column, or use count or last.',
     },
     {
       label: 'an aggregation of a column the source lacks',
@@ -1242,8 +1242,8 @@ describe('validateFeatureRepo on entities and sources', () => {
       definitions: () => [{ ...transactions, timestampField: 'event_time' }],
       message:
         'batch_source "transactions", timestampField: "event_time" is not a column of the schema. ' +
-        'Add "event_time" to the schema as timestamp, or name one of its columns: ' +
-        'user_id, transaction_date, amount, category, items, is_online.',
+        'Add "event_time" to the schema as timestamp, or name one of its timestamp columns: ' +
+        'transaction_date.',
     },
     {
       label: 'a created timestamp field that is not a timestamp',

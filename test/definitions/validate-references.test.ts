@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import {
+  batchSource,
+  collectDefinitions,
+  entity,
+  featureService,
+  featureView,
+  scheduleIntervalMs,
+  validateFeatureRepo,
+} from '../../lib/index.js';
+
+const user = entity({ name: 'user', joinKeys: { user_id: 'int64' } });
+const events = batchSource({
+  name: 'events',
+  path: 'events.parquet',
+  timestampField: 'ts',
+  schema: { user_id: 'int64', ts: 'timestamp', amount: 'float64' },
+});
+const spend = featureView({
+  name: 'spend',
+  entities: [user],
+  source: events,
+  aggregations: [{ column: 'amount', functions: ['sum'], windows: ['7d'] }],
+});
+
+const validate = (definitions: unknown[]) => () => validateFeatureRepo(collectDefinitions(definitions));
+
+describe('reference checks', () => {
+  it('asks for view:feature when a service lists a bare feature name', () => {
+    const service = featureService({ name: 'model', features: ['amount_sum_7d' as `${string}:${string}`] });
+
+    expect(validate([user, events, spend, service])).toThrow(
+      'feature_service "model", features[0]: "amount_sum_7d" is not a feature reference. ' +
+        'Write it as "view:feature", or use view.features.<name> or a whole view.',
+    );
+  });
+
+  it('tells a second declaration of an exported entity from a missing one', () => {
+    const copy = entity({ name: 'user', joinKeys: { user_id: 'int64' } });
+    const view = featureView({
+      name: 'copy_spend',
+      entities: [copy],
+      source: events,
+      fields: { amount: 'float64' },
+    });
+
+    expect(validate([user, events, view])).toThrow(
+      'feature_view "copy_spend", entities[0]: uses an entity "user" that is not the one exported. ' +
+        'Import the exported entity instead of declaring a second "user".',
+    );
+  });
+});
+
+describe('hop checks', () => {
+  it('reports a hop that divides none of several windows once, suggesting one that divides them all', () => {
+    const view = featureView({
+      name: 'odd_hops',
+      entities: [user],
+      source: events,
+      aggregations: [{ column: 'amount', functions: ['sum'], windows: ['2h', '3h'], hop: '50m' }],
+    });
+
+    expect(validate([user, events, view])).toThrow(
+      'feature_view "odd_hops", aggregations[0].hop: hop "50m" does not divide windows "2h", "3h". ' +
+        'Choose a hop that divides every window, such as "1h".',
+    );
+  });
+});
+
+describe('scheduleIntervalMs', () => {
+  it.each([
+    ['rate(1 hours)', undefined],
+    ['rate(15 minutes)', 900_000],
+    ['cron(0 3 * * ? *)', undefined],
+  ])('gives %s an interval of %s ms', (schedule, expected) => {
+    expect(scheduleIntervalMs(schedule)).toBe(expected);
+  });
+});
