@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeTransactionsCsv } from '../../examples/transactions/generate-transactions.js';
 import { FstoreError } from '../errors.js';
@@ -31,6 +31,9 @@ const TEMPLATE_FILES = ['features.ts', CONFIG_FILE];
  */
 export async function initFeatureRepo(dir: string, options: InitOptions = {}): Promise<InitResult> {
   const target = resolve(dir);
+  if (existsSync(target) && !(await stat(target)).isDirectory()) {
+    throw new FstoreError(`${target} is a file, not a folder; choose a folder for the new feature repo`);
+  }
   if (existsSync(target) && (await readdir(target)).length > 0 && !options.force) {
     throw new FstoreError(`${target} is not empty; choose a new folder or pass --force to write into it`);
   }

@@ -210,8 +210,9 @@ export async function runCli(argv: readonly string[], output: CliOutput): Promis
     return EXIT_OK;
   } catch (error) {
     if (error instanceof CommanderError) {
-      const benign = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(error.code);
-      return benign || error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+      // Help asked for (--help) and --version succeed; help shown because no command was given is a usage error.
+      const asked = ['commander.helpDisplayed', 'commander.version'].includes(error.code);
+      return asked ? EXIT_OK : EXIT_USAGE;
     }
     const verbose = argv.includes('--verbose');
     if (error instanceof DefinitionValidationError || error instanceof FstoreError) {

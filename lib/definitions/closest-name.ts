@@ -18,7 +18,12 @@ export function closestName(name: string, candidates: Iterable<string>): string 
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const candidate of candidates) {
     const distance = editDistance(name, candidate);
-    if (distance < bestDistance) {
+    // On a tie, a candidate of the same length is the likelier typo: amount_sum_30d -> amount_sum_28d, not _7d.
+    const tieWon =
+      distance === bestDistance &&
+      best !== undefined &&
+      Math.abs(candidate.length - name.length) < Math.abs(best.length - name.length);
+    if (distance < bestDistance || tieWon) {
       best = candidate;
       bestDistance = distance;
     }

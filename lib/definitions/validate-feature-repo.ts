@@ -2,7 +2,12 @@ import { closestName } from './closest-name.js';
 import { type DefinitionIssue, DefinitionValidationError } from './definition-errors.js';
 import { formatDuration, MILLISECONDS_PER, parseDuration } from './duration.js';
 import type { EntityDefinition } from './entity.js';
-import { type Expression, type FeatureExpression, formatExpression } from './expression.js';
+import {
+  type Expression,
+  expressionReferences,
+  type FeatureExpression,
+  formatExpression,
+} from './expression.js';
 import { type ExpressionScope, typeOfExpression } from './expression-types.js';
 import type { FeatureRepo } from './feature-repo.js';
 import { AGGREGATION_FUNCTIONS, type FeatureViewDefinition } from './feature-view.js';
@@ -757,6 +762,12 @@ class RepoValidator {
     }
     this.resolving.add(key);
     try {
+      const missing = this.firstMissingReference(feature.origin.expression, viewName);
+      if (missing) {
+        this.report(kind, viewName, field, missing.problem, missing.fix);
+        this.invalid.add(key);
+        throw new AlreadyReported();
+      }
       const typing = typeOfExpression(feature.origin.expression, this.scopeFor(view));
       if ('error' in typing) {
         this.report(kind, viewName, field, typing.error, fixForExpressionError(typing.error, kind));
@@ -782,6 +793,38 @@ class RepoValidator {
     } finally {
       this.resolving.delete(key);
     }
+  }
+
+  /** A reference to a view or feature that does not exist, described with the closest real name. */
+  private firstMissingReference(
+    expression: Expression,
+    ownView: string,
+  ): { problem: string; fix: string } | undefined {
+    for (const reference of expressionReferences(expression).features) {
+      const viewName = reference.view ?? ownView;
+      if (!this.views.has(viewName)) {
+        const suggestion = closestName(viewName, this.views.keys());
+        return {
+          problem: `unknown view "${viewName}"`,
+          fix: suggestion ? `Did you mean "${suggestion}"?` : 'Export the view from a definitions file',
+        };
+      }
+      const names = (this.features.get(viewName) ?? []).map((f) => f.name);
+      if (names.includes(reference.name)) continue;
+      const suggestion = closestName(reference.name, names);
+      const local = viewName === ownView;
+      return {
+        problem: local
+          ? `unknown feature "${reference.name}"`
+          : `view "${viewName}" has no feature "${reference.name}"`,
+        fix: suggestion
+          ? `Did you mean "${local ? suggestion : `${viewName}:${suggestion}`}"?`
+          : local
+            ? "Reference a feature of this view as f.<name> or feature('<name>')"
+            : 'Reference an existing feature as view.features.<name>',
+      };
+    }
+    return undefined;
   }
 
   private scopeFor(view: FeatureViewDefinition | OnDemandFeatureViewDefinition | undefined): ExpressionScope {

@@ -30,8 +30,10 @@ export function findObjects(
 }
 
 function hasTag(object: RegistryObject, tag: string): boolean {
-  const [key = '', value] = tag.split('=', 2);
-  return key in object.tags && (value === undefined || object.tags[key] === value);
+  const separator = tag.indexOf('=');
+  if (separator === -1) return tag in object.tags;
+  const key = tag.slice(0, separator);
+  return key in object.tags && object.tags[key] === tag.slice(separator + 1);
 }
 
 function mentions(object: RegistryObject, text: string): boolean {
@@ -40,6 +42,7 @@ function mentions(object: RegistryObject, text: string): boolean {
     object.description,
     ...Object.entries(object.tags).flat(),
     ...(object.features ?? []).map((feature) => feature.name),
+    ...(object.kind === 'feature_service' ? (object.definition.features as string[]) : []),
   ];
   return haystack.some((item) => item.toLowerCase().includes(text));
 }

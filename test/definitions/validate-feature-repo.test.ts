@@ -668,8 +668,8 @@ describe('validateFeatureRepo on references', () => {
         ),
       ],
       message:
-        'on_demand_feature_view "ratios", features.ratio: unknown feature user_stats:amount_mean_90d. ' +
-        'Reference an existing feature as view.features.<name>.',
+        'on_demand_feature_view "ratios", features.ratio: view "user_stats" has no feature "amount_mean_90d". ' +
+        'Did you mean "user_stats:amount_mean_30d"?',
     },
     {
       label: 'an on-demand view reading a view that does not exist',
@@ -677,8 +677,8 @@ describe('validateFeatureRepo on references', () => {
         onDemandView('ratios', 'ratio', div(1, { op: 'feature', view: 'ghost', name: 'x' })),
       ],
       message:
-        'on_demand_feature_view "ratios", features.ratio: unknown feature ghost:x. ' +
-        'Reference an existing feature as view.features.<name>.',
+        'on_demand_feature_view "ratios", features.ratio: unknown view "ghost". ' +
+        'Export the view from a definitions file.',
     },
     {
       label: 'an on-demand view reading an undeclared request field',
@@ -706,7 +706,7 @@ describe('validateFeatureRepo on references', () => {
         }),
       ],
       message:
-        'feature_view "user_stats", derived.ratio: unknown feature amount_sum_90d. ' +
+        'feature_view "user_stats", derived.ratio: unknown feature "amount_sum_90d". ' +
         "Reference a feature of this view as f.<name> or feature('<name>').",
     },
     {

@@ -39,7 +39,10 @@ describe('FeatureStoreStack registry table', () => {
   });
 
   it('retains the table when it leaves the stack, unless told otherwise', () => {
-    synthesize().hasResource('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    synthesize().hasResource('AWS::DynamoDB::GlobalTable', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
     synthesize({ registry: { removalPolicy: RemovalPolicy.DESTROY, deletionProtection: false } }).hasResource(
       'AWS::DynamoDB::GlobalTable',
       { DeletionPolicy: 'Delete' },
@@ -48,9 +51,12 @@ describe('FeatureStoreStack registry table', () => {
 
   it('lets CloudFormation name the table unless a name is given', () => {
     synthesize().hasResourceProperties('AWS::DynamoDB::GlobalTable', { TableName: Match.absent() });
-    synthesize({ registry: { tableName: 'my-registry' } }).hasResourceProperties('AWS::DynamoDB::GlobalTable', {
-      TableName: 'my-registry',
-    });
+    synthesize({ registry: { tableName: 'my-registry' } }).hasResourceProperties(
+      'AWS::DynamoDB::GlobalTable',
+      {
+        TableName: 'my-registry',
+      },
+    );
   });
 
   it('outputs the table name for fstore.config.ts', () => {
@@ -60,7 +66,9 @@ describe('FeatureStoreStack registry table', () => {
 
   it('tags resources with the project', () => {
     synthesize().hasResourceProperties('AWS::DynamoDB::GlobalTable', {
-      Replicas: [Match.objectLike({ Tags: Match.arrayWith([{ Key: 'fstore:project', Value: 'transactions' }]) })],
+      Replicas: [
+        Match.objectLike({ Tags: Match.arrayWith([{ Key: 'fstore:project', Value: 'transactions' }]) }),
+      ],
     });
   });
 });

@@ -17,10 +17,21 @@ import {
 } from '../../lib/registry/registry-store.js';
 
 const dynamo = mockClient(DynamoDBClient);
-const store = new DynamoDBRegistryStore({ client: new DynamoDBClient({ region: 'us-east-1' }), tableName: 'fstore-registry' });
+const store = new DynamoDBRegistryStore({
+  client: new DynamoDBClient({ region: 'us-east-1' }),
+  tableName: 'fstore-registry',
+});
 
 const objects: RegistryObject[] = [
-  { kind: 'entity', name: 'user', version: 'abc', description: '', owner: '', tags: {}, definition: { joinKeys: { user_id: 'int64' } } },
+  {
+    kind: 'entity',
+    name: 'user',
+    version: 'abc',
+    description: '',
+    owner: '',
+    tags: {},
+    definition: { joinKeys: { user_id: 'int64' } },
+  },
 ];
 const revision: RegistryRevision = {
   project: 'shop',
@@ -54,18 +65,24 @@ describe('DynamoDBRegistryStore.append', () => {
   });
 
   it('turns a failed condition into RegistryConflictError, keeping the cause', async () => {
-    const conflict = new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+    const conflict = new ConditionalCheckFailedException({
+      message: 'The conditional request failed',
+      $metadata: {},
+    });
     dynamo.on(PutItemCommand).rejects(conflict);
 
     const error = await store.append(revision).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(RegistryConflictError);
-    expect((error as Error).message).toBe('registry revision 7 of project "shop" was written by another apply first');
+    expect((error as Error).message).toBe(
+      'registry revision 7 of project "shop" was written by another apply first',
+    );
     expect((error as Error).cause).toBe(conflict);
   });
 
   it('refuses a snapshot too large for one item, before calling DynamoDB', async () => {
-    const random = (n: number) => Array.from({ length: n }, () => Math.random().toString(36).slice(2)).join('');
+    const random = (n: number) =>
+      Array.from({ length: n }, () => Math.random().toString(36).slice(2)).join('');
     const huge = [{ ...objects[0], description: random(60_000) } as RegistryObject];
 
     await expect(store.append({ ...revision, objects: huge })).rejects.toThrow(RegistryTooLargeError);
@@ -139,7 +156,10 @@ describe('DynamoDBRegistryStore.changeLog', () => {
     });
     dynamo
       .on(QueryCommand)
-      .resolvesOnce({ Items: [item(1)], LastEvaluatedKey: { pk: { S: 'registry#shop' }, sk: { S: 'revision#0000000001' } } })
+      .resolvesOnce({
+        Items: [item(1)],
+        LastEvaluatedKey: { pk: { S: 'registry#shop' }, sk: { S: 'revision#0000000001' } },
+      })
       .resolvesOnce({ Items: [item(2)] });
 
     const log = await store.changeLog('shop');

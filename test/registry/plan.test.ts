@@ -52,7 +52,10 @@ describe('planChanges', () => {
     expect(view?.details[0]).toBe(
       'feature amount_sum_7d reads different input (its source, a column type or a join key changed)',
     );
-    expect(changes.find((c) => c.kind === 'batch_source')).toMatchObject({ action: 'change', breaking: true });
+    expect(changes.find((c) => c.kind === 'batch_source')).toMatchObject({
+      action: 'change',
+      breaking: true,
+    });
   });
 
   it('describes a redefined feature by its old and new computation', () => {
@@ -62,7 +65,9 @@ describe('planChanges', () => {
         ? {
             ...object,
             features: object.features?.map((f) =>
-              f.name === 'ratio' ? { ...f, computation: 'safe_div(amount_sum_7d, amount_count_7d)', signature: 'x' } : f,
+              f.name === 'ratio'
+                ? { ...f, computation: 'safe_div(amount_sum_7d, amount_count_7d)', signature: 'x' }
+                : f,
             ),
           }
         : object,
@@ -78,7 +83,9 @@ describe('planChanges', () => {
     const added = planChanges(objects(), objects({ extraView: 'user_latest' }));
     expect(added).toEqual([expect.objectContaining({ action: 'add', name: 'user_latest', breaking: false })]);
     const removed = planChanges(objects({ extraView: 'user_latest' }), objects());
-    expect(removed).toEqual([expect.objectContaining({ action: 'remove', name: 'user_latest', breaking: true })]);
+    expect(removed).toEqual([
+      expect.objectContaining({ action: 'remove', name: 'user_latest', breaking: true }),
+    ]);
   });
 
   it('treats a removed feature service as breaking', () => {

@@ -16,7 +16,10 @@ afterAll(() => dynamo.close());
 
 /** A registry as a separate process would open it: its own client to the same table. */
 function registryFor(project: string): Registry {
-  return new Registry({ store: new DynamoDBRegistryStore({ client: dynamo.newClient(), tableName: TABLE }), project });
+  return new Registry({
+    store: new DynamoDBRegistryStore({ client: dynamo.newClient(), tableName: TABLE }),
+    project,
+  });
 }
 
 describe('Registry on DynamoDB (dynalite)', () => {
@@ -61,7 +64,9 @@ describe('Registry on DynamoDB (dynalite)', () => {
     const windows = ['11d', '12d', '13d', '14d', '15d', '16d', '17d', '18d', '19d', '20d'] as const;
     const results = await Promise.all(
       windows.map((window, index) =>
-        registryFor('race').apply(validSmallRepo({ windows: ['7d', window] }), { appliedBy: `apply-${index}` }),
+        registryFor('race').apply(validSmallRepo({ windows: ['7d', window] }), {
+          appliedBy: `apply-${index}`,
+        }),
       ),
     );
 

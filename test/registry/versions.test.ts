@@ -38,7 +38,9 @@ describe('feature view versions', () => {
 
   it('pin the example repo, so a refactor that changes versions by accident is caught', () => {
     const objects = toRegistryObjects(validateFeatureRepo(collectDefinitions(Object.values(transactions))));
-    const again = toRegistryObjects(validateFeatureRepo(collectDefinitions(Object.values(transactions).reverse())));
+    const again = toRegistryObjects(
+      validateFeatureRepo(collectDefinitions(Object.values(transactions).reverse())),
+    );
     expect(objects.map((o) => [o.kind, o.name, o.version]).sort()).toEqual(
       again.map((o) => [o.kind, o.name, o.version]).sort(),
     );
@@ -66,7 +68,11 @@ describe('feature view versions', () => {
 
   it('change a feature service version when a feature it serves is computed differently', () => {
     const before = versionOf(toRegistryObjects(validSmallRepo()), 'feature_service', 'model_a');
-    const after = versionOf(toRegistryObjects(validSmallRepo({ path: 'other/events.parquet' })), 'feature_service', 'model_a');
+    const after = versionOf(
+      toRegistryObjects(validSmallRepo({ path: 'other/events.parquet' })),
+      'feature_service',
+      'model_a',
+    );
     expect(after).not.toBe(before);
   });
 });

@@ -36,7 +36,9 @@ export function smallRepo(options: SmallRepoOptions = {}): FeatureRepo {
     name: 'user_spend',
     entities: [user],
     source: events,
-    aggregations: [{ column: 'amount', functions: ['sum', 'count'], windows: options.windows ?? ['7d', '30d'] }],
+    aggregations: [
+      { column: 'amount', functions: ['sum', 'count'], windows: options.windows ?? ['7d', '30d'] },
+    ],
     derived: (f) => ({ ratio: div(f.amount_count_7d, f.amount_sum_7d) }),
     description: options.description ?? 'What a user spends.',
     owner: options.owner ?? 'team-a',
