@@ -2,7 +2,7 @@
 // Transpiles the TypeScript sources to dist/ file by file (no bundling), so `fstore` runs on plain Node
 // and a feature repo's `import ... from 'fstore'` loads the very modules the CLI uses.
 // Type checking is `tsc --noEmit`'s job; this step only strips types, which takes well under a second.
-import { chmodSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -19,7 +19,10 @@ function typeScriptFiles(folder) {
   return found;
 }
 
-const entryPoints = sourceFolders.flatMap((folder) => typeScriptFiles(join(root, folder)));
+const entryPoints = sourceFolders
+  .map((folder) => join(root, folder))
+  .filter((folder) => existsSync(folder))
+  .flatMap(typeScriptFiles);
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 await build({
   entryPoints,
