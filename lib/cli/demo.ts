@@ -6,7 +6,7 @@ import { loadFeatureRepo } from '../repo/load-feature-repo.js';
 import { formatObjectDescription, formatObjectList } from './format-catalog.js';
 import { formatApplyResult, formatPlan } from './format-plan.js';
 import { initFeatureRepo } from './init-feature-repo.js';
-import { openRegistry } from './open-registry.js';
+import { withRegistry } from './open-registry.js';
 
 export interface DemoOptions {
   /** @default a new folder under the system temp folder */
@@ -34,34 +34,33 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   print(`Feature repo in ${init.dir} with ${init.rows} generated transactions.`);
 
   const repo = await stage('load and validate the definitions', () => loadFeatureRepo(init.dir));
+  const { featureViews, onDemandFeatureViews, featureServices } = repo.validated.repo;
   print(
-    `${repo.validated.repo.featureViews.length} feature views, ${repo.validated.repo.onDemandFeatureViews.length} on-demand view, ${repo.validated.repo.featureServices.length} feature service; all valid.`,
+    `${count(featureViews.length, 'feature view')}, ${count(onDemandFeatureViews.length, 'on-demand view')} and ${count(featureServices.length, 'feature service')}; all valid.`,
   );
 
-  const opened = await openRegistry(repo.config, repo.dir);
-  try {
-    const plan = await stage('plan', () => opened.registry.plan(repo.validated));
+  await withRegistry(repo.config, repo.dir, async (registry) => {
+    const plan = await stage('plan', () => registry.plan(repo.validated));
     print(formatPlan(plan));
-    const applied = await stage('apply', () => opened.registry.apply(repo.validated));
+    const applied = await stage('apply', () => registry.apply(repo.validated));
     print(formatApplyResult(applied));
-    const again = await stage('apply again (idempotent)', () => opened.registry.apply(repo.validated));
+    const again = await stage('apply again (idempotent)', () => registry.apply(repo.validated));
     print(formatApplyResult(again));
-    const current = await stage(
-      'list the catalog',
-      async () => (await opened.registry.current())?.objects ?? [],
-    );
+    const current = await stage('list the catalog', async () => (await registry.current())?.objects ?? []);
     print(formatObjectList(findObjects(current, { kind: 'feature_view' })));
     print(`\nSearch by tag model=fraud:\n${formatObjectList(findObjects(current, { tag: 'model=fraud' }))}`);
     const history = await stage('describe user_transaction_stats', () =>
-      opened.registry.versionHistory('feature_view', 'user_transaction_stats'),
+      registry.versionHistory('feature_view', 'user_transaction_stats'),
     );
     const view = current.find((o) => o.kind === 'feature_view' && o.name === 'user_transaction_stats');
     if (view) print(formatObjectDescription(view, current, history));
-  } finally {
-    await opened.close();
-  }
+  });
 
   print('\n== summary');
   for (const [title, ms] of timings) print(`  ${title.padEnd(40)} ${ms.toFixed(0).padStart(6)} ms`);
   print(`Demo repo left in ${init.dir}; try: npx fstore --repo ${init.dir} describe fraud_model_v1`);
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }

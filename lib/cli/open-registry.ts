@@ -46,3 +46,17 @@ export async function openRegistry(config: FeatureRepoConfig, repoDir: string): 
     },
   };
 }
+
+/** Runs `work` with the project's registry open, and closes it afterwards whatever happens. */
+export async function withRegistry<T>(
+  config: FeatureRepoConfig,
+  repoDir: string,
+  work: (registry: Registry) => Promise<T>,
+): Promise<T> {
+  const opened = await openRegistry(config, repoDir);
+  try {
+    return await work(opened.registry);
+  } finally {
+    await opened.close();
+  }
+}

@@ -1,14 +1,14 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DefinitionValidationError } from '../definitions/definition-errors.js';
+import { DEFINITION_KINDS, type DefinitionKind } from '../definitions/feature-repo.js';
 import { FstoreError } from '../errors.js';
 import { findObjects } from '../registry/discovery.js';
-import type { DefinitionKind } from '../registry/registry-object.js';
 import { loadFeatureRepo, loadFeatureRepoConfig } from '../repo/load-feature-repo.js';
 import { runDemo } from './demo.js';
 import { formatObjectDescription, formatObjectList } from './format-catalog.js';
 import { formatApplyResult, formatPlan } from './format-plan.js';
 import { initFeatureRepo } from './init-feature-repo.js';
-import { openRegistry } from './open-registry.js';
+import { withRegistry } from './open-registry.js';
 import { packageVersion } from './package-root.js';
 
 /** Where the CLI writes; tests pass their own. */
@@ -20,15 +20,6 @@ export interface CliOutput {
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
-
-const KINDS: readonly DefinitionKind[] = [
-  'entity',
-  'batch_source',
-  'kinesis_source',
-  'feature_view',
-  'on_demand_feature_view',
-  'feature_service',
-];
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);
@@ -86,15 +77,10 @@ export function buildProgram(output: CliOutput): Command {
     .option('--json', 'print the plan as JSON')
     .action(async (options: { json?: boolean }) => {
       const repo = await loadFeatureRepo(globals().repo);
-      const opened = await openRegistry(repo.config, repo.dir);
-      try {
-        const plan = await opened.registry.plan(repo.validated);
-        if (options.json)
-          printJson({ project: plan.project, baseRevision: plan.baseRevision, changes: plan.changes });
-        else print(formatPlan(plan));
-      } finally {
-        await opened.close();
-      }
+      const plan = await withRegistry(repo.config, repo.dir, (registry) => registry.plan(repo.validated));
+      const { project, baseRevision, changes } = plan;
+      if (options.json) printJson({ project, baseRevision, changes });
+      else print(formatPlan(plan));
     });
 
   program
@@ -103,26 +89,16 @@ export function buildProgram(output: CliOutput): Command {
     .option('--json', 'print the result as JSON')
     .action(async (options: { json?: boolean }) => {
       const repo = await loadFeatureRepo(globals().repo);
-      const opened = await openRegistry(repo.config, repo.dir);
-      try {
-        const result = await opened.registry.apply(repo.validated);
-        if (options.json) {
-          printJson({
-            project: result.project,
-            revision: result.revision,
-            baseRevision: result.baseRevision,
-            changes: result.changes,
-          });
-        } else print(formatApplyResult(result));
-      } finally {
-        await opened.close();
-      }
+      const result = await withRegistry(repo.config, repo.dir, (registry) => registry.apply(repo.validated));
+      const { project, revision, baseRevision, changes } = result;
+      if (options.json) printJson({ project, revision, baseRevision, changes });
+      else print(formatApplyResult(result));
     });
 
   program
     .command('list')
     .description('list applied objects; filter to search the catalog')
-    .addOption(new Option('--kind <kind>', 'only objects of this kind').choices(KINDS))
+    .addOption(new Option('--kind <kind>', 'only objects of this kind').choices(DEFINITION_KINDS))
     .option('--search <text>', 'text in a name, description, tag or feature name')
     .option('--tag <tag>', 'objects with this tag: key or key=value')
     .option('--owner <owner>', 'objects with this owner')
@@ -149,14 +125,14 @@ export function buildProgram(output: CliOutput): Command {
     .command('describe')
     .description('show one applied object: features, lineage, version history')
     .argument('<name>', 'name of a feature view, entity, source or feature service')
-    .addOption(new Option('--kind <kind>', 'the kind, when several objects share the name').choices(KINDS))
+    .addOption(
+      new Option('--kind <kind>', 'the kind, when several objects share the name').choices(DEFINITION_KINDS),
+    )
     .option('--json', 'print as JSON')
     .action(async (name: string, options: { kind?: DefinitionKind; json?: boolean }) => {
       const config = await loadFeatureRepoConfig(globals().repo);
-      const opened = await openRegistry(config, globals().repo);
-      try {
-        const current = await opened.registry.current();
-        const objects = current?.objects ?? [];
+      await withRegistry(config, globals().repo, async (registry) => {
+        const objects = (await registry.current())?.objects ?? [];
         const matches = objects.filter((o) => o.name === name && (!options.kind || o.kind === options.kind));
         if (matches.length === 0) {
           const names = objects.map((o) => o.name);
@@ -170,12 +146,10 @@ export function buildProgram(output: CliOutput): Command {
           );
         }
         const object = matches[0] as (typeof matches)[number];
-        const history = await opened.registry.versionHistory(object.kind, object.name);
+        const history = await registry.versionHistory(object.kind, object.name);
         if (options.json) printJson({ ...object, versionHistory: history });
         else print(formatObjectDescription(object, objects, history));
-      } finally {
-        await opened.close();
-      }
+      });
     });
 
   program
@@ -191,12 +165,7 @@ export function buildProgram(output: CliOutput): Command {
 
 async function readAppliedObjects(repoDir: string) {
   const config = await loadFeatureRepoConfig(repoDir);
-  const opened = await openRegistry(config, repoDir);
-  try {
-    return (await opened.registry.current())?.objects ?? [];
-  } finally {
-    await opened.close();
-  }
+  return withRegistry(config, repoDir, async (registry) => (await registry.current())?.objects ?? []);
 }
 
 /**

@@ -15,20 +15,22 @@ export interface FeatureRepo {
 
 export type Definition = FeatureRepo[keyof FeatureRepo][number];
 
-const DEFINITION_KINDS = new Set([
+/** Every kind of definition, in dependency order: what a kind refers to comes before it. */
+export const DEFINITION_KINDS = [
   'entity',
   'batch_source',
   'kinesis_source',
   'feature_view',
   'on_demand_feature_view',
   'feature_service',
-]);
+] as const;
+export type DefinitionKind = (typeof DEFINITION_KINDS)[number];
 
 export function isDefinition(value: unknown): value is Definition {
   return (
     typeof value === 'object' &&
     value !== null &&
-    DEFINITION_KINDS.has((value as { kind?: unknown }).kind as string) &&
+    (DEFINITION_KINDS as readonly unknown[]).includes((value as { kind?: unknown }).kind) &&
     typeof (value as { name?: unknown }).name === 'string'
   );
 }

@@ -1,3 +1,4 @@
+import { DEFINITION_KINDS } from '../definitions/feature-repo.js';
 import { canonicalJson } from './canonical-json.js';
 import { type DefinitionKind, objectKey, type RegistryObject } from './registry-object.js';
 
@@ -21,15 +22,6 @@ export interface PlannedChange {
   /** Human-readable details: which features were added, removed or redefined. */
   readonly details: readonly string[];
 }
-
-const KIND_ORDER: readonly DefinitionKind[] = [
-  'entity',
-  'batch_source',
-  'kinesis_source',
-  'feature_view',
-  'on_demand_feature_view',
-  'feature_service',
-];
 
 /** What applying `next` over `current` would change, object by object, in a stable order. */
 export function planChanges(
@@ -72,7 +64,7 @@ export function planChanges(
   }
   return changes.sort(
     (a, b) =>
-      KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) ||
+      DEFINITION_KINDS.indexOf(a.kind) - DEFINITION_KINDS.indexOf(b.kind) ||
       (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
   );
 }

@@ -1,12 +1,7 @@
+import type { DefinitionKind } from '../definitions/feature-repo.js';
 import type { FeatureType } from '../definitions/value-type.js';
 
-export type DefinitionKind =
-  | 'entity'
-  | 'batch_source'
-  | 'kinesis_source'
-  | 'feature_view'
-  | 'on_demand_feature_view'
-  | 'feature_service';
+export type { DefinitionKind } from '../definitions/feature-repo.js';
 
 /** Plain JSON, as stored in the registry. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
