@@ -1,0 +1,391 @@
+import { parseDuration } from '../definitions/duration.js';
+import type { FeatureViewDefinition } from '../definitions/feature-view.js';
+import type { ResolvedFeature } from '../definitions/resolved-features.js';
+import type { FeatureType, ValueType } from '../definitions/value-type.js';
+import { expressionSql } from './expression-sql.js';
+import type { SqlDialect } from './sql-dialect.js';
+import { quoteIdentifier as q } from './sql-literals.js';
+
+/** A feature view to compute, with its resolved features and the SQL relation its source is read from. */
+export interface ViewComputation {
+  readonly view: FeatureViewDefinition;
+  /** The view's features with their types, as validation resolved them. */
+  readonly features: readonly ResolvedFeature[];
+  /** A relation the FROM clause can name: `read_parquet('...')`, `"db"."table"`, a CTE name. */
+  readonly sourceRelation: string;
+}
+
+/** CTEs computing a view's features at query points, and the CTE holding the result. */
+export interface ViewFeaturesSql {
+  readonly ctes: readonly string[];
+  /** CTE with `__point` and one column per feature, named as the feature. */
+  readonly resultCte: string;
+}
+
+export interface ViewFeaturesOptions {
+  /**
+   * CTE of query points: the view's join keys, `__ts` (epoch milliseconds, BIGINT) and `__point`
+   * (a BIGINT that identifies the point). Features are computed as of each point's `__ts`.
+   */
+  readonly pointsCte: string;
+  /** Prefix for this view's CTE names, unique within the query. */
+  readonly prefix: string;
+  /** Only source rows before this SQL timestamp expression are read (events at later times cannot count). */
+  readonly eventsBeforeSql?: string;
+  /** Only source rows at or after this SQL timestamp expression are read, when no feature needs older ones. */
+  readonly eventsFromSql?: string;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Keeps the internal columns apart from user columns, which are validated not to start with `__`. */
+const TS = '"__ts"';
+const POINT = '"__point"';
+const IS_EVENT = '"__is_event"';
+const TILE = '"__tile"';
+
+interface Aggregated {
+  readonly feature: ResolvedFeature;
+  readonly column: string;
+  readonly fn: string;
+  readonly windowMs: number;
+  readonly hopMs: number;
+}
+
+/**
+ * The SQL for a view's features as of arbitrary query points, following DESIGN.md section 3:
+ *
+ * - a window W with hop H read at t covers events with floor(t, H) - W <= ts < t. Events are grouped
+ *   into hop tiles; the complete tiles [floor(t,H) - W, floor(t,H)) are summed by a RANGE frame over
+ *   tile numbers, and the events of t's own tile before t by a RANGE frame over milliseconds that
+ *   stops one millisecond before t, so the event at exactly t never counts;
+ * - last-k and `last` come from numbering each entity's events by (time, value) and joining the k
+ *   numbers just below the count of events before t: equi-joins, no per-row scans;
+ * - latest-value fields take the row with the greatest time <= t (ties: greatest created time, then
+ *   values), found the same way, and are null outside the TTL;
+ * - derived features are expressions over the others, compiled by `expressionSql`.
+ */
+export function viewFeaturesSql(
+  computation: ViewComputation,
+  dialect: SqlDialect,
+  options: ViewFeaturesOptions,
+): ViewFeaturesSql {
+  const { view, features, sourceRelation } = computation;
+  const { prefix, pointsCte } = options;
+  const schema = view.source.schema as Record<string, ValueType>;
+  const keys = view.entities.flatMap((entity) => Object.keys(entity.joinKeys));
+  const keyList = keys.map(q).join(', ');
+  const timestampColumn = q(view.source.timestampField);
+  const createdColumn =
+    view.source.kind === 'batch_source' && view.source.createdTimestampField
+      ? q(view.source.createdTimestampField)
+      : undefined;
+  const name = (suffix: string) => q(`${prefix}_${suffix}`);
+  const ctes: string[] = [];
+
+  const aggregated: Aggregated[] = [];
+  const lastK: { feature: ResolvedFeature; column: string; k: number }[] = [];
+  const fields: { feature: ResolvedFeature; column: string }[] = [];
+  let needsRecency = false;
+  for (const feature of features) {
+    const origin = feature.origin;
+    if (origin.kind === 'aggregation') {
+      aggregated.push({
+        feature,
+        column: origin.column,
+        fn: origin.function,
+        windowMs: origin.windowMs ?? 0,
+        hopMs: origin.hopMs ?? 0,
+      });
+    } else if (origin.kind === 'last_k') lastK.push({ feature, column: origin.column, k: origin.k });
+    else if (origin.kind === 'field') fields.push({ feature, column: origin.column });
+    else if (origin.kind === 'days_since_first_event' || origin.kind === 'days_since_last_event')
+      needsRecency = true;
+  }
+
+  const eventColumns = [
+    ...new Set([
+      ...aggregated.map((a) => a.column),
+      ...lastK.map((l) => l.column),
+      ...fields.map((f) => f.column),
+    ]),
+  ];
+  const columnAlias = new Map(eventColumns.map((column, index) => [column, `c${index}`]));
+  const alias = (column: string) => q(columnAlias.get(column) ?? column);
+  const conditions = [
+    ...keys.map((key) => `${q(key)} IS NOT NULL`),
+    `${timestampColumn} IS NOT NULL`,
+    ...(options.eventsBeforeSql ? [`${timestampColumn} < ${options.eventsBeforeSql}`] : []),
+    ...(options.eventsFromSql ? [`${timestampColumn} >= ${options.eventsFromSql}`] : []),
+  ];
+
+  // Source rows, with time in epoch milliseconds and columns under short internal aliases.
+  ctes.push(
+    `${name('events')} AS (SELECT ${keyList}, ${dialect.epochMs(timestampColumn)} AS ${TS}${
+      createdColumn ? `, ${dialect.epochMs(createdColumn)} AS "__created"` : ''
+    }${eventColumns.map((column) => `, ${q(column)} AS ${alias(column)}`).join('')} FROM ${sourceRelation} WHERE ${conditions.join(' AND ')})`,
+  );
+  // Events and points in one stream per entity; points carry no values, so they never count.
+  const nullColumns = eventColumns
+    .map((column) => `, CAST(NULL AS ${dialect.sqlType(schema[column] ?? 'string')}) AS ${alias(column)}`)
+    .join('');
+  ctes.push(
+    `${name('stream')} AS (SELECT ${keyList}, ${TS}, 1 AS ${IS_EVENT}, CAST(NULL AS BIGINT) AS ${POINT}${eventColumns
+      .map((column) => `, ${alias(column)}`)
+      .join(
+        '',
+      )} FROM ${name('events')} UNION ALL SELECT ${keyList}, ${TS}, 0 AS ${IS_EVENT}, ${POINT}${nullColumns} FROM ${q(pointsCte)})`,
+  );
+
+  const joins: string[] = [];
+  const featureSql = new Map<string, string>();
+  const partitionByKeys = keys.map(q).join(', ');
+
+  // Counting events before each point: the basis of last-k, `last` and recency.
+  let beforeCte: string | undefined;
+  const beforeColumns = new Set<string>();
+  const ensureBefore = (): string => {
+    if (beforeCte) return beforeCte;
+    beforeCte = name('before');
+    joins.push(`LEFT JOIN ${beforeCte} AS b ON b.${POINT} = pt.${POINT}`);
+    return beforeCte;
+  };
+  const rankedCtes = new Map<string, string>();
+  const ranked = (column: string): string => {
+    const existing = rankedCtes.get(column);
+    if (existing) return existing;
+    const cte = name(`ranked_${columnAlias.get(column)}`);
+    const c = alias(column);
+    ctes.push(
+      `${cte} AS (SELECT ${keyList}, ${TS}, ${c}, ROW_NUMBER() OVER (PARTITION BY ${partitionByKeys} ORDER BY ${TS}, ${c}) AS "__rn" FROM ${name('events')} WHERE ${c} IS NOT NULL)`,
+    );
+    rankedCtes.set(column, cte);
+    ensureBefore();
+    beforeColumns.add(column);
+    return cte;
+  };
+  let latestJoins = 0;
+  function latestValueJoin(column: string, offset: number): { alias: string } {
+    const cte = ranked(column);
+    const joinAlias = `l${latestJoins++}`;
+    joins.push(
+      `LEFT JOIN ${cte} AS ${joinAlias} ON ${keys.map((key) => `${joinAlias}.${q(key)} = pt.${q(key)}`).join(' AND ')} AND ${joinAlias}."__rn" = b.${q(`${columnAlias.get(column)}_before`)} - ${offset}`,
+    );
+    return { alias: joinAlias };
+  }
+
+  // Window aggregations, one tile CTE per hop.
+  const hops = [...new Set(aggregated.map((a) => a.hopMs))];
+  hops.forEach((hopMs, hopIndex) => {
+    const atHop = aggregated.filter((a) => a.hopMs === hopMs);
+    const columns = [...new Set(atHop.map((a) => a.column))];
+    const windows = [...new Set(atHop.map((a) => a.windowMs))];
+    const numeric = (column: string) => schema[column] === 'int64' || schema[column] === 'float64';
+    const stat = (column: string, kind: string) => q(`${columnAlias.get(column)}_${kind}`);
+    const tileStats = columns.flatMap((column) => {
+      const c = alias(column);
+      const stats = [
+        `COUNT(${c}) AS ${stat(column, 'n')}`,
+        `MIN(${c}) AS ${stat(column, 'min')}`,
+        `MAX(${c}) AS ${stat(column, 'max')}`,
+      ];
+      if (numeric(column)) {
+        stats.push(
+          `SUM(${c}) AS ${stat(column, 's')}`,
+          `SUM(CAST(${c} AS DOUBLE) * CAST(${c} AS DOUBLE)) AS ${stat(column, 'ss')}`,
+        );
+      }
+      return stats;
+    });
+    const tileOf = dialect.floorDiv(TS, hopMs);
+    const tiles = name(`tiles_${hopIndex}`);
+    ctes.push(
+      `${tiles} AS (SELECT ${keyList}, ${tileOf} AS ${TILE}, ${tileStats.join(', ')} FROM ${name('stream')} GROUP BY ${keyList}, ${tileOf})`,
+    );
+    const rolledStats = windows.flatMap((windowMs) => {
+      const tilesPerWindow = windowMs / hopMs;
+      const frame = `OVER (PARTITION BY ${partitionByKeys} ORDER BY ${TILE} RANGE BETWEEN ${tilesPerWindow} PRECEDING AND 1 PRECEDING)`;
+      return columns.flatMap((column) => {
+        const kinds = numeric(column) ? ['n', 's', 'ss', 'min', 'max'] : ['n', 'min', 'max'];
+        return kinds.map((kind) => {
+          const fn = kind === 'min' ? 'MIN' : kind === 'max' ? 'MAX' : 'SUM';
+          return `${fn}(${stat(column, kind)}) ${frame} AS ${q(`${columnAlias.get(column)}_${kind}_w${windowMs}`)}`;
+        });
+      });
+    });
+    const rolled = name(`rolled_${hopIndex}`);
+    ctes.push(`${rolled} AS (SELECT ${keyList}, ${TILE}, ${rolledStats.join(', ')} FROM ${tiles})`);
+    const partialFrame = `OVER (PARTITION BY ${partitionByKeys}, ${tileOf} ORDER BY ${TS} RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)`;
+    const partialStats = columns.flatMap((column) => {
+      const c = alias(column);
+      const stats = [
+        `COUNT(${c}) ${partialFrame} AS ${stat(column, 'n')}`,
+        `MIN(${c}) ${partialFrame} AS ${stat(column, 'min')}`,
+        `MAX(${c}) ${partialFrame} AS ${stat(column, 'max')}`,
+      ];
+      if (numeric(column)) {
+        stats.push(
+          `SUM(${c}) ${partialFrame} AS ${stat(column, 's')}`,
+          `SUM(CAST(${c} AS DOUBLE) * CAST(${c} AS DOUBLE)) ${partialFrame} AS ${stat(column, 'ss')}`,
+        );
+      }
+      return stats;
+    });
+    const partialAll = name(`partial_all_${hopIndex}`);
+    ctes.push(
+      `${partialAll} AS (SELECT ${keyList}, ${POINT}, ${tileOf} AS ${TILE}, ${partialStats.join(', ')} FROM ${name('stream')})`,
+    );
+    const partial = name(`partial_${hopIndex}`);
+    ctes.push(`${partial} AS (SELECT * FROM ${partialAll} WHERE ${POINT} IS NOT NULL)`);
+    const p = `p${hopIndex}`;
+    const r = `r${hopIndex}`;
+    joins.push(`LEFT JOIN ${partial} AS ${p} ON ${p}.${POINT} = pt.${POINT}`);
+    joins.push(
+      `LEFT JOIN ${rolled} AS ${r} ON ${keys.map((key) => `${r}.${q(key)} = ${p}.${q(key)}`).join(' AND ')} AND ${r}.${TILE} = ${p}.${TILE}`,
+    );
+    for (const item of atHop) {
+      const columnId = columnAlias.get(item.column) ?? '';
+      const rolledStat = (kind: string) => `${r}.${q(`${columnId}_${kind}_w${item.windowMs}`)}`;
+      const partialStat = (kind: string) => `${p}.${q(`${columnId}_${kind}`)}`;
+      const n = `(coalesce(${rolledStat('n')}, 0) + coalesce(${partialStat('n')}, 0))`;
+      const s = `(coalesce(${rolledStat('s')}, 0) + coalesce(${partialStat('s')}, 0))`;
+      const ss = `(coalesce(${rolledStat('ss')}, 0) + coalesce(${partialStat('ss')}, 0))`;
+      const variance = `(CASE WHEN ${n} > 1 THEN greatest((${ss} - CAST(${s} AS DOUBLE) * ${s} / ${n}) / (${n} - 1), 0) END)`;
+      const sql: Record<string, string> = {
+        count: n,
+        sum: s,
+        mean: `(CASE WHEN ${n} > 0 THEN CAST(${s} AS DOUBLE) / ${n} END)`,
+        variance,
+        stddev: `sqrt(${variance})`,
+        min: smaller(rolledStat('min'), partialStat('min')),
+        max: larger(rolledStat('max'), partialStat('max')),
+      };
+      if (item.fn === 'last') {
+        // The latest value before t, if it lies inside the window.
+        const windowStart = `((${dialect.floorDiv(`pt.${TS}`, hopMs)} - ${item.windowMs / hopMs}) * ${hopMs})`;
+        const latest = latestValueJoin(item.column, 0);
+        featureSql.set(
+          item.feature.name,
+          `(CASE WHEN ${latest.alias}.${TS} >= ${windowStart} THEN ${latest.alias}.${alias(item.column)} END)`,
+        );
+      } else {
+        featureSql.set(item.feature.name, sql[item.fn] ?? 'NULL');
+      }
+    }
+  });
+
+  const lastKCtes: string[] = [];
+  for (const item of lastK) {
+    const cte = ranked(item.column);
+    const lists = name(`last_${item.feature.name}`);
+    const offsets = Array.from({ length: item.k }, (_, index) => `(${index})`).join(', ');
+    const c = alias(item.column);
+    lastKCtes.push(
+      `${lists} AS (SELECT b.${POINT}, array_agg(r.${c} ORDER BY o.j) AS "__values" FROM ${name('before')} AS b CROSS JOIN (VALUES ${offsets}) AS o(j) JOIN ${cte} AS r ON ${keys
+        .map((key) => `r.${q(key)} = b.${q(key)}`)
+        .join(
+          ' AND ',
+        )} AND r."__rn" = b.${q(`${columnAlias.get(item.column)}_before`)} - o.j GROUP BY b.${POINT})`,
+    );
+    const listAlias = `k${lastKCtes.length}`;
+    joins.push(`LEFT JOIN ${lists} AS ${listAlias} ON ${listAlias}.${POINT} = pt.${POINT}`);
+    featureSql.set(
+      item.feature.name,
+      `coalesce(${listAlias}."__values", ${dialect.emptyArray(item.feature.dtype ?? 'list<float64>')})`,
+    );
+  }
+  if (needsRecency) ensureBefore();
+  for (const feature of features) {
+    if (feature.origin.kind === 'days_since_first_event') {
+      featureSql.set(feature.name, `(CAST(pt.${TS} - b."__first_ts" AS DOUBLE) / ${DAY_MS})`);
+    } else if (feature.origin.kind === 'days_since_last_event') {
+      featureSql.set(feature.name, `(CAST(pt.${TS} - b."__last_ts" AS DOUBLE) / ${DAY_MS})`);
+    }
+  }
+
+  // Latest-value fields: the row with the greatest (time, created time, values) at or before t.
+  if (fields.length > 0) {
+    const fieldColumns = fields.map((f) => alias(f.column));
+    const order = [TS, ...(createdColumn ? ['"__created"'] : []), ...fieldColumns].map(
+      (c) => `${c} NULLS FIRST`,
+    );
+    const rows = name('rows');
+    ctes.push(
+      `${rows} AS (SELECT ${keyList}, ${TS}, ${fieldColumns.join(', ')}, ROW_NUMBER() OVER (PARTITION BY ${partitionByKeys} ORDER BY ${order.join(', ')}) AS "__rn" FROM ${name('events')})`,
+    );
+    const atOrBefore = name('at_or_before');
+    ctes.push(
+      `${atOrBefore} AS (SELECT ${POINT}, ${keyList}, SUM(${IS_EVENT}) OVER (PARTITION BY ${partitionByKeys} ORDER BY ${TS} RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS "__rows" FROM ${name('stream')})`,
+    );
+    joins.push(`LEFT JOIN ${atOrBefore} AS ab ON ab.${POINT} = pt.${POINT}`);
+    joins.push(
+      `LEFT JOIN ${rows} AS fr ON ${keys.map((key) => `fr.${q(key)} = pt.${q(key)}`).join(' AND ')} AND fr."__rn" = ab."__rows"`,
+    );
+    const ttlMs = view.ttl ? parseDuration(view.ttl) : undefined;
+    for (const field of fields) {
+      const value = `fr.${alias(field.column)}`;
+      featureSql.set(
+        field.feature.name,
+        ttlMs ? `(CASE WHEN fr.${TS} >= pt.${TS} - ${ttlMs} THEN ${value} END)` : value,
+      );
+    }
+  }
+
+  if (beforeCte) {
+    const frame = `OVER (PARTITION BY ${partitionByKeys} ORDER BY ${TS} RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)`;
+    const counts = [...beforeColumns].map(
+      (column) => `COUNT(${alias(column)}) ${frame} AS ${q(`${columnAlias.get(column)}_before`)}`,
+    );
+    const recency = [
+      `MIN(CASE WHEN ${IS_EVENT} = 1 THEN ${TS} END) ${frame} AS "__first_ts"`,
+      `MAX(CASE WHEN ${IS_EVENT} = 1 THEN ${TS} END) ${frame} AS "__last_ts"`,
+    ];
+    const beforeAll = name('before_all');
+    ctes.push(
+      `${beforeAll} AS (SELECT ${keyList}, ${POINT}, ${[...counts, ...recency].join(', ')} FROM ${name('stream')})`,
+    );
+    ctes.push(`${beforeCte} AS (SELECT * FROM ${beforeAll} WHERE ${POINT} IS NOT NULL)`);
+  }
+  ctes.push(...lastKCtes);
+
+  // Derived features inline their inputs, so each is one expression over the columns above.
+  const derivedSql = (featureName: string): string => {
+    const known = featureSql.get(featureName);
+    if (known) return known;
+    const feature = features.find((f) => f.name === featureName);
+    if (feature?.origin.kind !== 'derived') return 'NULL';
+    const sql = expressionSql(
+      feature.origin.expression,
+      {
+        feature: (reference) => derivedSql(reference.name),
+        requestField: () => 'NULL',
+      },
+      dialect,
+    );
+    featureSql.set(featureName, sql);
+    return sql;
+  };
+  const selected = features.map(
+    (feature) => `${castTo(derivedSql(feature.name), feature.dtype, dialect)} AS ${q(feature.name)}`,
+  );
+  const result = name('features');
+  ctes.push(
+    `${result} AS (SELECT pt.${POINT}, ${selected.join(', ')} FROM ${q(pointsCte)} AS pt ${joins.join(' ')})`,
+  );
+  return { ctes, resultCte: result };
+}
+
+/** Casts a feature to its declared type, so both engines produce the same column types. */
+function castTo(sql: string, type: FeatureType | undefined, dialect: SqlDialect): string {
+  if (!type || type.startsWith('list<') || type.startsWith('float32[')) return sql;
+  return `CAST(${sql} AS ${dialect.sqlType(type)})`;
+}
+
+/** The smaller of two nullable values, null only when both are (Trino's least() is null if either is). */
+function smaller(a: string, b: string): string {
+  return `(CASE WHEN ${a} IS NULL THEN ${b} WHEN ${b} IS NULL THEN ${a} WHEN ${a} <= ${b} THEN ${a} ELSE ${b} END)`;
+}
+
+function larger(a: string, b: string): string {
+  return `(CASE WHEN ${a} IS NULL THEN ${b} WHEN ${b} IS NULL THEN ${a} WHEN ${a} >= ${b} THEN ${a} ELSE ${b} END)`;
+}
