@@ -111,6 +111,38 @@ export interface FeatureViewSpec<
   readonly offline?: boolean;
   /** EventBridge schedule for batch recomputation: `rate(1 hour)` or `cron(0 3 * * ? *)`. @default none (on demand only) */
   readonly schedule?: string;
+  /** Checks each computed partition must pass, and what a failure stops. @default no checks, policy 'warn' */
+  readonly validation?: FeatureValidationSpec;
+}
+
+/** Declarative data checks on one feature's values in a partition. */
+export interface FeatureCheck {
+  /** Largest share of null values allowed, 0 to 1. */
+  readonly maxNullRate?: number;
+  /** Smallest value allowed (numeric features). */
+  readonly min?: number;
+  /** Largest value allowed (numeric features). */
+  readonly max?: number;
+  /** The only values allowed. */
+  readonly allowedValues?: readonly (string | number | boolean)[];
+  /** Fail when every non-null value is the same. */
+  readonly notConstant?: boolean;
+}
+
+/**
+ * What validation checks and what a failure stops. Every partition also gets the article's summary:
+ * row count, null rate, infinities, mean, standard deviation, min and max of each feature.
+ */
+export interface FeatureValidationSpec {
+  /** `strict`: a failing partition is neither published nor materialized; `warn`: published and reported. @default 'warn' */
+  readonly policy?: 'strict' | 'warn';
+  /** Checks by feature name. @default {} */
+  readonly features?: Readonly<Record<string, FeatureCheck>>;
+}
+
+export interface NormalizedValidation {
+  readonly policy: 'strict' | 'warn';
+  readonly features: Readonly<Record<string, FeatureCheck>>;
 }
 
 export interface NormalizedAggregation {
@@ -142,6 +174,7 @@ export interface FeatureViewDefinition<Name extends string = string, Features ex
   readonly online: boolean;
   readonly offline: boolean;
   readonly schedule: string | undefined;
+  readonly validation: NormalizedValidation;
   /** References to each feature, for feature services and on-demand views: `view.features.amount_sum_7d`. */
   readonly features: { readonly [N in Features]: FeatureExpression };
 }
@@ -241,6 +274,10 @@ export function featureView<
     online: spec.online ?? true,
     offline: spec.offline ?? true,
     schedule: spec.schedule,
+    validation: {
+      policy: spec.validation?.policy ?? 'warn',
+      features: { ...(spec.validation?.features ?? {}) },
+    },
     features: referenceMap(allNames, spec.name) as never,
     ...normalizeMetadata(spec),
   };

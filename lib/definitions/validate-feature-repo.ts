@@ -501,6 +501,7 @@ class RepoValidator {
         'Add fields, aggregations, lastK, daysSinceFirstEvent/daysSinceLastEvent or derived features',
       );
     }
+    this.checkValidationRules(view, features);
     const seen = new Set<string>();
     for (const feature of features) {
       if (seen.has(feature.name)) {
@@ -523,6 +524,84 @@ class RepoValidator {
       seen.add(feature.name);
     }
     return features;
+  }
+
+  private checkValidationRules(view: FeatureViewDefinition, features: readonly ResolvedFeature[]): void {
+    const kind = 'feature_view';
+    const { policy, features: checks } = view.validation ?? { policy: 'warn', features: {} };
+    if (policy !== 'strict' && policy !== 'warn') {
+      this.report(
+        kind,
+        view.name,
+        'validation.policy',
+        `"${String(policy)}" is not a policy`,
+        "Use 'strict' or 'warn'",
+      );
+    }
+    const names = features.map((feature) => feature.name);
+    for (const [featureName, check] of Object.entries(checks)) {
+      const field = `validation.features.${featureName}`;
+      const feature = features.find((candidate) => candidate.name === featureName);
+      if (!feature) {
+        const suggestion = closestName(featureName, names);
+        this.report(
+          kind,
+          view.name,
+          field,
+          `the view has no feature "${featureName}"`,
+          suggestion ? `Did you mean "${suggestion}"?` : `Check one of: ${names.join(', ')}`,
+        );
+        continue;
+      }
+      const { maxNullRate, min, max, allowedValues } = check;
+      if (
+        maxNullRate !== undefined &&
+        !(typeof maxNullRate === 'number' && maxNullRate >= 0 && maxNullRate <= 1)
+      ) {
+        this.report(
+          kind,
+          view.name,
+          `${field}.maxNullRate`,
+          `${String(maxNullRate)} is not a rate`,
+          'Use a number from 0 to 1',
+        );
+      }
+      for (const [bound, value] of [
+        ['min', min],
+        ['max', max],
+      ] as const) {
+        if (value === undefined) continue;
+        if (typeof value !== 'number' || !Number.isFinite(value)) {
+          this.report(
+            kind,
+            view.name,
+            `${field}.${bound}`,
+            `${String(value)} is not a finite number`,
+            'Use a number',
+          );
+        } else if (feature.dtype !== undefined && feature.dtype !== 'int64' && feature.dtype !== 'float64') {
+          this.report(
+            kind,
+            view.name,
+            `${field}.${bound}`,
+            `feature "${featureName}" is ${feature.dtype}, which has no numeric bounds`,
+            'Bound a numeric feature, or use allowedValues',
+          );
+        }
+      }
+      if (typeof min === 'number' && typeof max === 'number' && min > max) {
+        this.report(kind, view.name, field, `min ${min} is greater than max ${max}`, 'Swap them or fix one');
+      }
+      if (allowedValues !== undefined && (!Array.isArray(allowedValues) || allowedValues.length === 0)) {
+        this.report(
+          kind,
+          view.name,
+          `${field}.allowedValues`,
+          'is empty',
+          'List the values allowed, or leave it out',
+        );
+      }
+    }
   }
 
   private reportMissingColumn(

@@ -156,6 +156,7 @@ function featureViewDefinitionJson(view: FeatureViewDefinition): { [key: string]
     online: view.online,
     offline: view.offline,
     schedule: view.schedule ?? null,
+    validation: toJson(view.validation ?? { policy: 'warn', features: {} }),
   };
 }
 

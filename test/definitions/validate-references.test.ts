@@ -76,3 +76,53 @@ describe('scheduleIntervalMs', () => {
     expect(scheduleIntervalMs(schedule)).toBe(expected);
   });
 });
+
+describe('validation rule checks', () => {
+  const withRules = (validation: Parameters<typeof featureView>[0]['validation']) =>
+    featureView({
+      name: 'checked',
+      entities: [user],
+      source: events,
+      aggregations: [{ column: 'amount', functions: ['sum'], windows: ['7d'] }],
+      lastK: [{ column: 'amount', k: 2 }],
+      validation,
+    });
+
+  it.each([
+    [
+      { features: { amount_sum_7: { maxNullRate: 0.1 } } },
+      'feature_view "checked", validation.features.amount_sum_7: the view has no feature "amount_sum_7". Did you mean "amount_sum_7d"?',
+    ],
+    [
+      { features: { amount_sum_7d: { maxNullRate: 1.5 } } },
+      'feature_view "checked", validation.features.amount_sum_7d.maxNullRate: 1.5 is not a rate. Use a number from 0 to 1.',
+    ],
+    [
+      { features: { amount_sum_7d: { min: 10, max: 1 } } },
+      'feature_view "checked", validation.features.amount_sum_7d: min 10 is greater than max 1. Swap them or fix one.',
+    ],
+    [
+      { features: { amount_last_2: { min: 0 } } },
+      'feature_view "checked", validation.features.amount_last_2.min: feature "amount_last_2" is list<float64>, which has no numeric bounds. Bound a numeric feature, or use allowedValues.',
+    ],
+    [
+      { policy: 'loud' as never },
+      'feature_view "checked", validation.policy: "loud" is not a policy. Use \'strict\' or \'warn\'.',
+    ],
+  ])('rejects %j', (validation, message) => {
+    expect(validate([user, events, withRules(validation)])).toThrow(message);
+  });
+
+  it('accepts rules on existing features and stores them with the definition', () => {
+    const view = withRules({
+      policy: 'strict',
+      features: { amount_sum_7d: { min: 0, maxNullRate: 0, notConstant: true } },
+    });
+
+    expect(validate([user, events, view])).not.toThrow();
+    expect(view.validation).toEqual({
+      policy: 'strict',
+      features: { amount_sum_7d: { min: 0, maxNullRate: 0, notConstant: true } },
+    });
+  });
+});
