@@ -47,8 +47,8 @@ export function referenceFeatures(
         mean,
         variance,
         stddev: variance === null ? null : Math.sqrt(variance),
-        min: n > 0 ? numbers.reduce((a, b) => (b < a ? b : a)) : null,
-        max: n > 0 ? numbers.reduce((a, b) => (b > a ? b : a)) : null,
+        min: n > 0 ? Math.min(...numbers) : null,
+        max: n > 0 ? Math.max(...numbers) : null,
         last: latest ? latest[origin.column] : null,
       };
       values[feature.name] = result[origin.function];
