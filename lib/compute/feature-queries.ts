@@ -113,7 +113,7 @@ export function historicalFeaturesSql(spec: HistoricalFeaturesSpec, dialect: Sql
     const keys = joinKeysOf(request.computation);
     const pointsCte = `__points_${index}`;
     ctes.push(
-      `${q(pointsCte)} AS (SELECT ${keys.map((key) => `${q(key)}`).join(', ')}, ${dialect.epochMs(`CAST(${q(spec.timestampColumn)} AS ${dialect.sqlType('timestamp')})`)} AS "__ts", "__row" AS "__point" FROM ${spec.spineRelation} WHERE ${q(spec.timestampColumn)} IS NOT NULL${keys.map((key) => ` AND ${q(key)} IS NOT NULL`).join('')})`,
+      `${q(pointsCte)} AS (SELECT ${keyCasts(request.computation, dialect).join(', ')}, ${dialect.epochMs(`CAST(${q(spec.timestampColumn)} AS ${dialect.sqlType('timestamp')})`)} AS "__ts", "__row" AS "__point" FROM ${spec.spineRelation} WHERE ${q(spec.timestampColumn)} IS NOT NULL${keys.map((key) => ` AND ${q(key)} IS NOT NULL`).join('')})`,
     );
     const view = viewFeaturesSql(request.computation, dialect, { pointsCte, prefix: `v${index}` });
     ctes.push(...view.ctes);
@@ -148,4 +148,13 @@ export function historicalFeaturesSql(spec: HistoricalFeaturesSpec, dialect: Sql
   }
   const withClause = ctes.length > 0 ? `WITH ${ctes.join(',\n')}\n` : '';
   return `${withClause}SELECT ${selected.join(', ')} FROM ${spec.spineRelation} AS s ${joins.join(' ')} ORDER BY s."__row"`;
+}
+
+/** Spine keys cast to the entity's join key types, so a spine read from CSV joins like the source. */
+function keyCasts(computation: ViewComputation, dialect: SqlDialect): string[] {
+  return computation.view.entities.flatMap((entity) =>
+    Object.entries(entity.joinKeys).map(
+      ([key, type]) => `CAST(${q(key)} AS ${dialect.sqlType(type)}) AS ${q(key)}`,
+    ),
+  );
 }

@@ -21,6 +21,8 @@ export interface SqlDialect {
   sqlType(type: FeatureType): string;
   /** Natural logarithm. */
   ln(sql: string): string;
+  /** True when a DOUBLE is +/- infinity. */
+  isInfinite(sql: string): string;
 }
 
 const DUCKDB_TYPES: Record<string, string> = {
@@ -52,6 +54,7 @@ export const DUCKDB_DIALECT: SqlDialect = {
   emptyArray: (type) => `CAST([] AS ${duckdbType(type)})`,
   sqlType: duckdbType,
   ln: (sql) => `ln(${sql})`,
+  isInfinite: (sql) => `isinf(${sql})`,
 };
 
 function duckdbType(type: FeatureType): string {
@@ -69,6 +72,7 @@ export const ATHENA_DIALECT: SqlDialect = {
   emptyArray: () => 'ARRAY[]',
   sqlType: trinoType,
   ln: (sql) => `ln(${sql})`,
+  isInfinite: (sql) => `is_infinite(${sql})`,
 };
 
 function trinoType(type: FeatureType): string {

@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { FstoreError } from '../errors.js';
 import type { OfflineEngine, ParquetTarget, QueryFailure, ResultRow } from './offline-engine.js';
@@ -81,13 +82,14 @@ export class DuckDBEngine implements OfflineEngine {
         'the local engine writes local folders only; use the Athena engine for s3:// locations',
       );
     }
-    await mkdir(target.location, { recursive: true });
+    await mkdir(target.singleFile ? dirname(target.location) : target.location, { recursive: true });
     const partition = target.partitionBy
       ? `, PARTITION_BY (${quote(target.partitionBy)}), OVERWRITE_OR_IGNORE`
       : '';
-    const destination = target.partitionBy
-      ? target.location
-      : `${target.location.replace(/\/$/, '')}/part-0.parquet`;
+    const destination =
+      target.partitionBy || target.singleFile
+        ? target.location
+        : `${target.location.replace(/\/$/, '')}/part-0.parquet`;
     const rows = await this.query(
       `COPY (${sql}) TO '${destination.replaceAll("'", "''")}' (FORMAT PARQUET, COMPRESSION ZSTD${partition})`,
     );

@@ -10,8 +10,13 @@ export type ResultRow = Record<string, unknown>;
 export interface ParquetTarget {
   /** Folder (local path or `s3://bucket/prefix/`) to write under; it must be empty or absent. */
   readonly location: string;
-  /** Column whose values become `<column>=<value>/` sub-folders, e.g. `dt`. @default no partitioning */
+  /**
+   * Column whose values become `<column>=<value>/` sub-folders, e.g. `dt`. Athena's UNLOAD needs it as
+   * the last column of the query; the compiler puts `dt` last. @default no partitioning
+   */
   readonly partitionBy?: string;
+  /** Write exactly one file at `location` (a file path, not a folder). Local engine only. @default false */
+  readonly singleFile?: boolean;
 }
 
 /**

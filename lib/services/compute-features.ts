@@ -1,0 +1,189 @@
+import { randomBytes } from 'node:crypto';
+import { PARTITION_COLUMN, perEventFeaturesSql } from '../compute/feature-queries.js';
+import { dialectFor } from '../compute/sql-dialect.js';
+import { stringLiteral } from '../compute/sql-literals.js';
+import { featureSummarySql, readFeatureSummaries } from '../compute/validation-sql.js';
+import type { ViewComputation } from '../compute/view-features-sql.js';
+import { FstoreError } from '../errors.js';
+import { splitIntoPartitionBatches } from '../stores/athena-partition-batches.js';
+import type { ObjectStore } from '../stores/object-store.js';
+import type { OfflineEngine } from '../stores/offline-engine.js';
+import { featurePartitionPrefix, formatDt } from '../stores/offline-layout.js';
+import {
+  discardStaging,
+  publishPartition,
+  stagingPrefix,
+  writeJsonBeside,
+} from '../stores/partition-publisher.js';
+import { evaluatePartition, type PartitionValidation } from './partition-validation.js';
+
+export interface ComputeFeaturesOptions {
+  readonly engine: OfflineEngine;
+  readonly store: ObjectStore;
+  readonly computation: ViewComputation;
+  /** The applied version of the view; partitions are written under it. */
+  readonly version: string;
+  /** First instant included. */
+  readonly start: Date;
+  /** First instant excluded. */
+  readonly end: Date;
+  /** @default a new random id */
+  readonly jobId?: string;
+  /** Called as partitions are written, validated and published. */
+  readonly onProgress?: (progress: ComputeProgress) => void;
+  /** @default () => new Date() */
+  readonly clock?: () => Date;
+}
+
+export interface ComputeProgress {
+  readonly stage: 'compute' | 'validate' | 'publish';
+  readonly partitionsDone: number;
+  readonly partitionsTotal: number;
+  readonly rows: number;
+}
+
+export interface ComputedPartition {
+  readonly dt: string;
+  readonly rows: number;
+  /** False when strict validation refused it; the previous generation (if any) stays. */
+  readonly published: boolean;
+  readonly validation: PartitionValidation;
+}
+
+export interface ComputeFeaturesResult {
+  readonly view: string;
+  readonly version: string;
+  readonly jobId: string;
+  readonly rows: number;
+  readonly partitions: readonly ComputedPartition[];
+}
+
+/** The time range given to compute is empty or reversed. */
+export class InvalidTimeRangeError extends FstoreError {
+  override readonly name = 'InvalidTimeRangeError';
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Computes a view's feature rows for the events in [start, end), one row per event, into one Parquet
+ * partition per UTC day under `features/<view>/version=<v>/dt=<day>/`. Rows are written to staging,
+ * each day is validated, and only then published (atomically, see partition-publisher.ts). A day that
+ * fails strict validation is not published; a job that fails publishes nothing more and leaves no
+ * staging behind.
+ */
+export async function computeFeatures(options: ComputeFeaturesOptions): Promise<ComputeFeaturesResult> {
+  const { engine, store, computation, version, start, end } = options;
+  if (!(start.getTime() < end.getTime())) {
+    throw new InvalidTimeRangeError(
+      `the range ${start.toISOString()} .. ${end.toISOString()} is empty; give a start before the end`,
+    );
+  }
+  const clock = options.clock ?? (() => new Date());
+  const report = options.onProgress ?? (() => {});
+  const jobId = options.jobId ?? `${computation.view.name}-${randomBytes(6).toString('hex')}`;
+  const dialect = dialectFor(engine.dialect);
+  const staging = stagingPrefix(jobId);
+  try {
+    // Athena writes at most 100 partitions per UNLOAD: larger ranges go in batches of 100 days.
+    const ranges = engine.dialect === 'athena' ? dayBatches(start, end) : [{ start, end }];
+    let rows = 0;
+    for (const [index, range] of ranges.entries()) {
+      const written = await engine.writeParquet(perEventFeaturesSql(computation, range, dialect), {
+        location: store.uri(`${staging}batch-${index}/`),
+        partitionBy: PARTITION_COLUMN,
+      });
+      rows += written.rows;
+      report({ stage: 'compute', partitionsDone: 0, partitionsTotal: 0, rows });
+    }
+
+    const staged = groupByDay(await store.list(staging));
+    const days = [...staged.keys()].sort();
+    report({ stage: 'validate', partitionsDone: 0, partitionsTotal: days.length, rows });
+    const summaries = await summarize(options, dialect, staging, days);
+
+    const partitions: ComputedPartition[] = [];
+    for (const [index, dt] of days.entries()) {
+      const summaryRow = summaries.get(dt) ?? { __rows: 0 };
+      const validation = evaluatePartition(
+        { view: computation.view.name, version, dt },
+        readFeatureSummaries(summaryRow, computation.features),
+        computation.view.validation,
+        clock(),
+      );
+      const refused = validation.policy === 'strict' && !validation.passed;
+      const prefix = featurePartitionPrefix(computation.view.name, version, dt);
+      if (!refused) {
+        await publishPartition(store, {
+          prefix,
+          files: staged.get(dt) ?? [],
+          jobId,
+          rowCount: validation.rows,
+        });
+        await writeJsonBeside(store, prefix, 'validation', validation);
+      }
+      partitions.push({ dt, rows: validation.rows, published: !refused, validation });
+      report({ stage: 'publish', partitionsDone: index + 1, partitionsTotal: days.length, rows });
+    }
+    return { view: computation.view.name, version, jobId, rows, partitions };
+  } finally {
+    await discardStaging(store, jobId);
+  }
+}
+
+/** Summary statistics of every staged day in one query, read from the staged files when they are local. */
+async function summarize(
+  options: ComputeFeaturesOptions,
+  dialect: ReturnType<typeof dialectFor>,
+  staging: string,
+  days: readonly string[],
+): Promise<Map<string, Record<string, unknown>>> {
+  const { engine, store, computation } = options;
+  if (days.length === 0) return new Map();
+  const local = store.localPath(staging);
+  const relation = local
+    ? `read_parquet(${stringLiteral(`${local.replace(/\/$/, '')}/**/*.parquet`)}, hive_partitioning = true)`
+    : `(${perEventFeaturesSql(computation, { start: options.start, end: options.end }, dialect)}) AS computed`;
+  const sql = featureSummarySql(
+    relation,
+    computation.features,
+    computation.view.validation.features,
+    dialect,
+    {
+      groupBy: PARTITION_COLUMN,
+    },
+  );
+  const rows = await engine.query(sql);
+  return new Map(rows.map((row) => [normalizeDt(row.__group), row]));
+}
+
+function normalizeDt(value: unknown): string {
+  return value instanceof Date ? formatDt(value) : String(value);
+}
+
+/** Staged data files by the `dt=` folder they were written into. */
+function groupByDay(keys: readonly string[]): Map<string, string[]> {
+  const byDay = new Map<string, string[]>();
+  for (const key of keys) {
+    const match = /\/dt=(\d{4}-\d{2}-\d{2})\/[^/]+\.parquet$/.exec(key);
+    if (!match?.[1]) continue;
+    byDay.set(match[1], [...(byDay.get(match[1]) ?? []), key]);
+  }
+  return byDay;
+}
+
+/** [start, end) cut into ranges of at most 100 UTC days. */
+function dayBatches(start: Date, end: Date): { start: Date; end: Date }[] {
+  const days: string[] = [];
+  for (let t = Math.floor(start.getTime() / DAY_MS) * DAY_MS; t < end.getTime(); t += DAY_MS) {
+    days.push(formatDt(new Date(t)));
+  }
+  return splitIntoPartitionBatches(days).map((batch) => {
+    const first = new Date(`${batch[0]}T00:00:00.000Z`);
+    const last = new Date(new Date(`${batch[batch.length - 1]}T00:00:00.000Z`).getTime() + DAY_MS);
+    return {
+      start: first < start ? start : first,
+      end: last > end ? end : last,
+    };
+  });
+}
