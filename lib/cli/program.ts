@@ -8,6 +8,7 @@ import { runDemo } from './demo.js';
 import { formatObjectDescription, formatObjectList } from './format-catalog.js';
 import { formatApplyResult, formatPlan } from './format-plan.js';
 import { initFeatureRepo } from './init-feature-repo.js';
+import { registerOfflineCommands } from './offline-commands.js';
 import { withRegistry } from './open-registry.js';
 import { packageVersion } from './package-root.js';
 
@@ -151,6 +152,13 @@ export function buildProgram(output: CliOutput): Command {
         else print(formatObjectDescription(object, objects, history));
       });
     });
+
+  registerOfflineCommands(program, {
+    print,
+    printJson,
+    progress: output.err,
+    repoDir: () => globals().repo,
+  });
 
   program
     .command('demo')

@@ -1,0 +1,301 @@
+import { type Command, InvalidArgumentError } from 'commander';
+import { closestName } from '../definitions/closest-name.js';
+import type { FeatureViewDefinition } from '../definitions/feature-view.js';
+import type { ResolvedFeature } from '../definitions/resolved-features.js';
+import { FstoreError } from '../errors.js';
+import { toRegistryObjects } from '../registry/registry-objects.js';
+import { type LoadedFeatureRepo, loadFeatureRepo } from '../repo/load-feature-repo.js';
+import { computeFeatures } from '../services/compute-features.js';
+import { getHistoricalFeatures } from '../services/get-historical-features.js';
+import { validatePublished } from '../services/validate-published.js';
+import { openOfflinePlatform } from './offline-platform.js';
+import { withRegistry } from './open-registry.js';
+import { formatCount, ProgressLine } from './progress.js';
+import { textTable } from './text-table.js';
+
+/** How offline commands print: results to stdout, progress to stderr. */
+export interface OfflineCommandOutput {
+  print(text: string): void;
+  printJson(value: unknown): void;
+  progress(text: string): void;
+  repoDir(): string;
+}
+
+/** `2024-01-31` (midnight UTC) or any ISO 8601 instant. */
+export function parseInstant(value: string): Date {
+  const text = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00.000Z` : value;
+  const date = new Date(text);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(date.getTime())) {
+    throw new InvalidArgumentError('expected a date (2024-01-31) or an ISO 8601 time (2024-01-31T12:00:00Z)');
+  }
+  return date;
+}
+
+function parseDay(value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(new Date(`${value}T00:00:00Z`).getTime())) {
+    throw new InvalidArgumentError('expected a day written 2024-01-31');
+  }
+  return value;
+}
+
+interface AppliedView {
+  readonly view: FeatureViewDefinition;
+  readonly features: readonly ResolvedFeature[];
+  readonly version: string;
+}
+
+/**
+ * The view as defined in the repo, which must be what the registry has applied: data is written under
+ * the applied version, so computing an unapplied edit would file new values under an old version.
+ */
+async function appliedView(repo: LoadedFeatureRepo, name: string): Promise<AppliedView> {
+  const view = repo.validated.repo.featureViews.find((candidate) => candidate.name === name);
+  if (!view) {
+    const names = repo.validated.repo.featureViews.map((candidate) => candidate.name);
+    const suggestion = closestName(name, names);
+    throw new FstoreError(
+      `there is no feature view "${name}"${suggestion ? `; did you mean "${suggestion}"?` : `; the views are ${names.join(', ')}`}`,
+    );
+  }
+  const applied = await withRegistry(
+    repo.config,
+    repo.dir,
+    async (registry) => (await registry.current())?.objects,
+  );
+  const appliedObject = applied?.find((object) => object.kind === 'feature_view' && object.name === name);
+  if (!appliedObject)
+    throw new FstoreError(`feature view "${name}" is not applied yet; run fstore apply first`);
+  const current = toRegistryObjects(repo.validated).find((o) => o.kind === 'feature_view' && o.name === name);
+  if (current && current.version !== appliedObject.version) {
+    throw new FstoreError(
+      `feature view "${name}" changed since the last apply (applied version ${appliedObject.version}, definitions now ${current.version}); run fstore apply first`,
+    );
+  }
+  return { view, features: repo.validated.features.get(name) ?? [], version: appliedObject.version };
+}
+
+/** Registers `compute`, `get-historical` and `validate`. */
+export function registerOfflineCommands(program: Command, output: OfflineCommandOutput): void {
+  program
+    .command('compute')
+    .description('compute a feature view over a time range into day partitions of the offline store')
+    .requiredOption('--view <name>', 'feature view to compute')
+    .requiredOption('--start <time>', 'first instant included (2024-01-01 or an ISO time)', parseInstant)
+    .requiredOption('--end <time>', 'first instant excluded', parseInstant)
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { view: string; start: Date; end: Date; json?: boolean }) => {
+      const repo = await loadFeatureRepo(output.repoDir());
+      const { view, features, version } = await appliedView(repo, options.view);
+      const platform = await openOfflinePlatform(repo.config, repo.dir);
+      const progress = new ProgressLine(output.progress);
+      const started = performance.now();
+      try {
+        await platform.checkSource(view);
+        const result = await computeFeatures({
+          engine: platform.engine,
+          store: platform.store,
+          computation: { view, features, sourceRelation: platform.sourceRelation(view) },
+          version,
+          start: options.start,
+          end: options.end,
+          onProgress: (p) => {
+            const seconds = (performance.now() - started) / 1000;
+            const stage =
+              p.stage === 'compute'
+                ? `computing: ${formatCount(p.rows)} rows`
+                : `${p.stage === 'validate' ? 'validating' : 'publishing'}: ${p.partitionsDone}/${p.partitionsTotal} partitions`;
+            progress.update(
+              `${view.name} ${stage} (${formatCount(p.rows / Math.max(seconds, 0.001))} rows/s)`,
+            );
+          },
+        });
+        progress.done();
+        const seconds = (performance.now() - started) / 1000;
+        const refused = result.partitions.filter((p) => !p.published);
+        const failed = result.partitions.filter((p) => !p.validation.passed);
+        if (options.json) output.printJson({ ...result, seconds });
+        else {
+          for (const partition of failed) {
+            const checks = partition.validation.features
+              .flatMap((f) =>
+                f.checks.filter((c) => !c.passed).map((c) => `${f.feature} ${c.check}: ${c.detail}`),
+              )
+              .join('; ');
+            output.print(`${partition.published ? 'warning' : 'refused'} ${partition.dt}: ${checks}`);
+          }
+          output.print(
+            `computed ${view.name} version ${version}: ${formatCount(result.rows)} rows in ${result.partitions.length} partitions (${result.partitions.length - refused.length} published, ${refused.length} refused by strict validation) in ${seconds.toFixed(1)} s, ${formatCount(result.rows / Math.max(seconds, 0.001))} rows/s`,
+          );
+        }
+        if (refused.length > 0) process.exitCode = 1;
+      } finally {
+        await platform.close();
+      }
+    });
+
+  program
+    .command('get-historical')
+    .description('build a point-in-time-correct training set for a spine of entity rows and times')
+    .requiredOption('--spine <file>', 'CSV or Parquet with join keys, a timestamp and any other columns')
+    .option('--features <list>', 'comma-separated view:feature references (view:* for all of a view)')
+    .option('--service <name>', 'a feature service instead of --features')
+    .requiredOption('--out <file>', 'Parquet file to write')
+    .option('--full-feature-names', 'name features view__feature')
+    .option(
+      '--timestamp-column <name>',
+      "the spine column holding each row's time (default: event_timestamp or the only timestamp column)",
+    )
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (options: {
+        spine: string;
+        features?: string;
+        service?: string;
+        out: string;
+        fullFeatureNames?: boolean;
+        timestampColumn?: string;
+        json?: boolean;
+      }) => {
+        if ((options.features === undefined) === (options.service === undefined)) {
+          throw new FstoreError('give --features or --service (one of them)');
+        }
+        const repo = await loadFeatureRepo(output.repoDir());
+        const platform = await openOfflinePlatform(repo.config, repo.dir);
+        const started = performance.now();
+        try {
+          if (!platform.duckdb) {
+            throw new FstoreError(
+              'get-historical runs on the local engine; with provider aws, run it with provider local against a copy of the sources',
+            );
+          }
+          for (const view of repo.validated.repo.featureViews) await platform.checkSource(view);
+          output.progress('building the training set...\n');
+          const result = await getHistoricalFeatures({
+            engine: platform.duckdb,
+            repo: repo.validated,
+            sourceRelation: (view) => platform.sourceRelation(view),
+            spine: options.spine,
+            ...(options.features !== undefined
+              ? { features: options.features.split(',').map((reference) => reference.trim()) }
+              : {}),
+            ...(options.service !== undefined ? { service: options.service } : {}),
+            fullFeatureNames: options.fullFeatureNames ?? false,
+            ...(options.timestampColumn !== undefined ? { timestampColumn: options.timestampColumn } : {}),
+            out: options.out,
+          });
+          const seconds = (performance.now() - started) / 1000;
+          if (options.json) output.printJson({ ...result, seconds });
+          else {
+            output.print(
+              textTable(
+                result.columns,
+                result.preview.map((row) => result.columns.map((c) => display(row[c]))),
+              ),
+            );
+            output.print(
+              `wrote ${formatCount(result.rows)} rows x ${result.columns.length} columns to ${result.out} in ${seconds.toFixed(1)} s`,
+            );
+          }
+        } finally {
+          await platform.close();
+        }
+      },
+    );
+
+  program
+    .command('validate')
+    .description("run a view's data checks on its published partitions and store the results beside them")
+    .requiredOption('--view <name>', 'feature view to validate')
+    .option('--start <day>', 'first day (2024-01-31)', parseDay)
+    .option('--end <day>', 'last day, inclusive', parseDay)
+    .option('--json', 'print the results as JSON')
+    .action(async (options: { view: string; start?: string; end?: string; json?: boolean }) => {
+      const repo = await loadFeatureRepo(output.repoDir());
+      const { view, features, version } = await appliedView(repo, options.view);
+      const platform = await openOfflinePlatform(repo.config, repo.dir);
+      const progress = new ProgressLine(output.progress);
+      try {
+        const partitionRelation = platform.partitionRelation;
+        const results = await validatePublished({
+          engine: platform.engine,
+          store: platform.store,
+          view,
+          features,
+          version,
+          ...(options.start ? { fromDt: options.start } : {}),
+          ...(options.end ? { toDt: options.end } : {}),
+          ...(partitionRelation
+            ? { partitionRelation: (dt: string) => partitionRelation(view.name, version, dt) }
+            : {}),
+          onProgress: (done, total) =>
+            progress.update(`validating ${view.name}: ${done}/${total} partitions`),
+        });
+        progress.done();
+        const failed = results.filter((r) => !r.passed);
+        if (options.json) output.printJson(results);
+        else {
+          output.print(summaryTable(results));
+          output.print(
+            `validated ${results.length} partitions of ${view.name} version ${version}: ${results.length - failed.length} passed, ${failed.length} failed (policy ${view.validation.policy})`,
+          );
+        }
+        if (failed.length > 0 && view.validation.policy === 'strict') process.exitCode = 1;
+      } finally {
+        await platform.close();
+      }
+    });
+}
+
+/** Per feature over the partitions validated: worst null rate, mean of means, overall min and max, failures. */
+function summaryTable(results: Awaited<ReturnType<typeof validatePublished>>): string {
+  const byFeature = new Map<
+    string,
+    { nullRate: number; means: number[]; min: unknown; max: unknown; failed: number }
+  >();
+  for (const result of results) {
+    for (const feature of result.features) {
+      const entry = byFeature.get(feature.feature) ?? {
+        nullRate: 0,
+        means: [],
+        min: null,
+        max: null,
+        failed: 0,
+      };
+      entry.nullRate = Math.max(entry.nullRate, feature.nullRate);
+      if (feature.summary.mean !== null) entry.means.push(feature.summary.mean);
+      if (
+        feature.summary.min !== null &&
+        (entry.min === null || (feature.summary.min as number) < (entry.min as number))
+      ) {
+        entry.min = feature.summary.min;
+      }
+      if (
+        feature.summary.max !== null &&
+        (entry.max === null || (feature.summary.max as number) > (entry.max as number))
+      ) {
+        entry.max = feature.summary.max;
+      }
+      if (!feature.passed) entry.failed++;
+      byFeature.set(feature.feature, entry);
+    }
+  }
+  return textTable(
+    ['FEATURE', 'MAX NULL RATE', 'MEAN', 'MIN', 'MAX', 'FAILED PARTITIONS'],
+    [...byFeature].map(([name, entry]) => [
+      name,
+      entry.nullRate.toFixed(4),
+      entry.means.length > 0 ? display(entry.means.reduce((a, b) => a + b, 0) / entry.means.length) : '-',
+      display(entry.min),
+      display(entry.max),
+      String(entry.failed),
+    ]),
+  );
+}
+
+function display(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toPrecision(6);
+  if (Array.isArray(value)) return `[${value.map(display).join(', ')}]`;
+  return String(value);
+}
