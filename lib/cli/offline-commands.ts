@@ -169,7 +169,6 @@ export function registerOfflineCommands(program: Command, output: OfflineCommand
             );
           }
           for (const view of repo.validated.repo.featureViews) await platform.checkSource(view);
-          output.progress('building the training set...\n');
           const result = await getHistoricalFeatures({
             engine: platform.duckdb,
             repo: repo.validated,

@@ -23,7 +23,17 @@ import {
 
 // These tests run the built program in child processes, the way users run it.
 
-const WORKING_VERBS = ['init', 'plan', 'apply', 'list', 'describe', 'demo'];
+const WORKING_VERBS = [
+  'init',
+  'plan',
+  'apply',
+  'list',
+  'describe',
+  'compute',
+  'get-historical',
+  'validate',
+  'demo',
+];
 
 /** Every object the transactions example defines, as `fstore list` sorts them (kind, then name). */
 const EXAMPLE_OBJECTS = [
@@ -761,5 +771,120 @@ describe('fstore demo', () => {
       `Demo repo left in ${dir}; try: npx fstore --repo ${dir} describe fraud_model_v1`,
     );
     expect(existsSync(join(dir, 'fstore.config.ts'))).toBe(true);
+  });
+});
+
+describe('the offline verbs on an applied repo', () => {
+  let repo: string;
+  beforeAll(async () => {
+    repo = await initAppliedRepo(tempRoot);
+  });
+
+  it('computes a view into day partitions and ends with a one-line summary', async () => {
+    const run = await runFstore(
+      ['compute', '--view', 'user_transaction_stats', '--start', '2024-01-01', '--end', '2024-01-04'],
+      repo,
+    );
+
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout.trim()).toMatch(
+      /^computed user_transaction_stats version [0-9a-f]{16}: 72 rows in 3 partitions \(3 published, 0 refused by strict validation\) in \d+\.\d s, [\d,]+ rows\/s$/,
+    );
+    const partitions = await readdir(join(repo, '.fstore', 'offline', 'features', 'user_transaction_stats'), {
+      recursive: true,
+    });
+    expect(partitions.filter((path) => path.endsWith('_manifest.json'))).toHaveLength(3);
+  });
+
+  it('validates the published partitions and prints a summary per feature', async () => {
+    const run = await runFstore(['validate', '--view', 'user_transaction_stats', '--json'], repo);
+
+    expect(run.exitCode).toBe(0);
+    const results = parseJson<{ dt: string; passed: boolean; features: { feature: string }[] }[]>(run);
+    expect(results.map((r) => r.dt)).toEqual(['2024-01-01', '2024-01-02', '2024-01-03']);
+    expect(results.every((r) => r.passed)).toBe(true);
+    expect(results[0]?.features).toHaveLength(17);
+  });
+
+  it('builds a training set from a spine file for a feature service', async () => {
+    await writeFile(
+      join(repo, 'spine.csv'),
+      'user_id,merchant_id,category,amount,event_timestamp,label\n5,3,food,120.5,2024-01-05T00:00:00Z,1\n8,9,shopping,3.2,2024-01-06T12:00:00Z,0\n',
+    );
+
+    const run = await runFstore(
+      [
+        'get-historical',
+        '--spine',
+        'spine.csv',
+        '--service',
+        'fraud_model_v1',
+        '--out',
+        'train.parquet',
+        '--json',
+      ],
+      repo,
+    );
+
+    expect(run.exitCode).toBe(0);
+    const result = parseJson<{ rows: number; columns: string[]; out: string }>(run);
+    expect(result.rows).toBe(2);
+    expect(result.columns.slice(0, 6)).toEqual([
+      'user_id',
+      'merchant_id',
+      'category',
+      'amount',
+      'event_timestamp',
+      'label',
+    ]);
+    expect(result.columns).toContain('amount_to_30d_mean_ratio');
+    expect(result.out).toBe(join(repo, 'train.parquet'));
+  });
+
+  it.each([
+    [
+      ['compute', '--view', 'user_stats', '--start', '2024-01-01', '--end', '2024-01-02'],
+      'error: there is no feature view "user_stats"; the views are category_transaction_stats, merchant_transaction_stats, user_transaction_stats',
+    ],
+    [
+      ['compute', '--view', 'user_transaction_stats', '--start', '2024-01-02', '--end', '2024-01-01'],
+      'error: the range 2024-01-02T00:00:00.000Z .. 2024-01-01T00:00:00.000Z is empty; give a start before the end',
+    ],
+    [
+      [
+        'get-historical',
+        '--spine',
+        'missing.csv',
+        '--features',
+        'user_transaction_stats:amount_sum_7d',
+        '--out',
+        'x.parquet',
+      ],
+      'error: spine file missing.csv does not exist',
+    ],
+  ])('fails %j with one line', async (args, message) => {
+    const run = await runFstore(args, repo);
+
+    expect(run.exitCode).toBe(1);
+    expect(stderrLines(run)).toEqual([message.replace('missing.csv', join(repo, 'missing.csv'))]);
+  });
+
+  it('refuses to compute a view edited since the last apply', async () => {
+    const edited = await initAppliedRepo(tempRoot);
+    await editFile(
+      join(edited, 'features.ts'),
+      "windows: ['1d', '7d'] }],\n  ttl: '30d',\n  schedule: 'rate(1 hour)',\n  description: \"A merchant's",
+      "windows: ['1d', '3d', '7d'] }],\n  ttl: '30d',\n  schedule: 'rate(1 hour)',\n  description: \"A merchant's",
+    );
+
+    const run = await runFstore(
+      ['compute', '--view', 'merchant_transaction_stats', '--start', '2024-01-01', '--end', '2024-01-02'],
+      edited,
+    );
+
+    expect(run.exitCode).toBe(1);
+    expect(stderrLines(run)[0]).toMatch(
+      /^error: feature view "merchant_transaction_stats" changed since the last apply \(applied version [0-9a-f]{16}, definitions now [0-9a-f]{16}\); run fstore apply first$/,
+    );
   });
 });
