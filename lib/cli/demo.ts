@@ -3,10 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findObjects } from '../registry/discovery.js';
 import { loadFeatureRepo } from '../repo/load-feature-repo.js';
+import { computeFeatures } from '../services/compute-features.js';
+import { getHistoricalFeatures } from '../services/get-historical-features.js';
 import { formatObjectDescription, formatObjectList } from './format-catalog.js';
 import { formatApplyResult, formatPlan } from './format-plan.js';
 import { initFeatureRepo } from './init-feature-repo.js';
+import { openOfflinePlatform } from './offline-platform.js';
 import { withRegistry } from './open-registry.js';
+import { textTable } from './text-table.js';
 
 export interface DemoOptions {
   /** @default a new folder under the system temp folder */
@@ -16,7 +20,8 @@ export interface DemoOptions {
 
 /**
  * The guided tour on the embedded default. It grows with the platform; today it covers what exists:
- * create the example repo, plan, apply, apply again (nothing changes), list and describe.
+ * create the example repo, plan, apply, apply again (nothing changes), list and describe, then compute
+ * a view into the offline store, show its validation summary and build a point-in-time training set.
  */
 export async function runDemo(options: DemoOptions): Promise<void> {
   const { print } = options;
@@ -54,13 +59,118 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     );
     const view = current.find((o) => o.kind === 'feature_view' && o.name === 'user_transaction_stats');
     if (view) print(formatObjectDescription(view, current, history));
+    await offlineTour(repo, view?.version ?? '', stage, print);
   });
 
   print('\n== summary');
-  for (const [title, ms] of timings) print(`  ${title.padEnd(40)} ${ms.toFixed(0).padStart(6)} ms`);
+  for (const [title, ms] of timings) print(`  ${title.padEnd(55)} ${ms.toFixed(0).padStart(6)} ms`);
   print(`Demo repo left in ${init.dir}; try: npx fstore --repo ${init.dir} describe fraud_model_v1`);
 }
 
 function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+type Stage = <T>(title: string, work: () => Promise<T>) => Promise<T>;
+
+/** Compute, validate and a training set, on the local offline store. */
+async function offlineTour(
+  repo: Awaited<ReturnType<typeof loadFeatureRepo>>,
+  version: string,
+  stage: Stage,
+  print: (text: string) => void,
+): Promise<void> {
+  const view = repo.validated.repo.featureViews.find(
+    (candidate) => candidate.name === 'user_transaction_stats',
+  );
+  if (!view) return;
+  const features = repo.validated.features.get(view.name) ?? [];
+  const platform = await openOfflinePlatform(repo.config, repo.dir);
+  try {
+    const computed = await stage('compute user_transaction_stats into the offline store', async () => {
+      await platform.checkSource(view);
+      return computeFeatures({
+        engine: platform.engine,
+        store: platform.store,
+        computation: { view, features, sourceRelation: platform.sourceRelation(view) },
+        version,
+        start: new Date('2024-01-01T00:00:00Z'),
+        end: new Date('2026-01-01T00:00:00Z'),
+      });
+    });
+    const failed = computed.partitions.filter((partition) => !partition.validation.passed).length;
+    print(
+      `${computed.rows} feature rows in ${computed.partitions.length} day partitions under ${platform.store.uri(`features/${view.name}/version=${version}/`)}; validation: ${computed.partitions.length - failed} passed, ${failed} failed.`,
+    );
+    const first = computed.partitions[computed.partitions.length - 1];
+    if (first) {
+      print(`Validation of ${first.dt}:`);
+      print(
+        textTable(
+          ['FEATURE', 'NULL RATE', 'MEAN', 'STDDEV', 'MIN', 'MAX'],
+          first.validation.features
+            .filter((feature) => feature.summary.mean !== null)
+            .map((feature) => [
+              feature.feature,
+              feature.nullRate.toFixed(3),
+              shortNumber(feature.summary.mean),
+              shortNumber(feature.summary.stddev),
+              shortNumber(feature.summary.min),
+              shortNumber(feature.summary.max),
+            ]),
+        ),
+      );
+    }
+    const spine = [1, 2, 3, 42, 99].map((userId, index) => ({
+      user_id: userId,
+      merchant_id: 10 + index,
+      category: ['food', 'transport', 'shopping', 'entertainment', 'food'][index] ?? 'food',
+      amount: [25, 310, 80, 12.5, 999][index] ?? 1,
+      event_timestamp: new Date(Date.UTC(2024, 5, 1 + index, 12)),
+      label: index % 2,
+    }));
+    const training = await stage('point-in-time training set for fraud_model_v1', async () => {
+      if (!platform.duckdb) throw new Error('the demo runs on the local engine');
+      return getHistoricalFeatures({
+        engine: platform.duckdb,
+        repo: repo.validated,
+        sourceRelation: (v) => platform.sourceRelation(v),
+        spine,
+        service: 'fraud_model_v1',
+        out: join(repo.dir, 'training_set.parquet'),
+      });
+    });
+    const shown = [
+      'user_id',
+      'event_timestamp',
+      'label',
+      'amount_mean_7d',
+      'amount_count_30d',
+      'last_3_amounts',
+      'amount_to_30d_mean_ratio',
+    ];
+    print(
+      textTable(
+        shown,
+        training.preview.map((row) => shown.map((column) => display(row[column]))),
+      ),
+    );
+    print(`${training.rows} rows x ${training.columns.length} columns written to ${training.out}`);
+  } finally {
+    await platform.close();
+  }
+}
+
+function shortNumber(value: unknown): string {
+  return typeof value === 'number'
+    ? Number.isInteger(value)
+      ? String(value)
+      : value.toFixed(3)
+    : String(value);
+}
+
+function display(value: unknown): string {
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return `[${value.map(shortNumber).join(', ')}]`;
+  return shortNumber(value);
 }

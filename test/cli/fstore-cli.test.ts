@@ -744,7 +744,7 @@ describe('failures', () => {
 });
 
 describe('fstore demo', () => {
-  it('walks through init, plan, apply, list and describe in the given folder and ends with a summary', async () => {
+  it('walks through init, plan, apply, list, describe, compute and a training set in the given folder and ends with a summary', async () => {
     const dir = join(await newFolder(tempRoot), 'd');
 
     const run = await runFstore(['demo', '--dir', dir], tempRoot);
@@ -761,11 +761,17 @@ describe('fstore demo', () => {
       'apply again (idempotent)',
       'list the catalog',
       'describe user_transaction_stats',
+      'compute user_transaction_stats into the offline store',
+      'point-in-time training set for fraud_model_v1',
       'summary',
     ]);
     expect(run.stdout).toContain('Applied as registry revision 1.');
     expect(run.stdout).toContain('Nothing to apply; registry revision 1 stays current.');
-    expect(summary.slice(0, -1)).toHaveLength(7);
+    expect(run.stdout).toMatch(
+      /10000 feature rows in 417 day partitions under .*; validation: 417 passed, 0 failed\./,
+    );
+    expect(run.stdout).toContain(`5 rows x 27 columns written to ${join(dir, 'training_set.parquet')}`);
+    expect(summary.slice(0, -1)).toHaveLength(9);
     expect(summary.slice(0, -1).every((line) => / \d+ ms$/.test(line))).toBe(true);
     expect(summary.at(-1)).toBe(
       `Demo repo left in ${dir}; try: npx fstore --repo ${dir} describe fraud_model_v1`,
