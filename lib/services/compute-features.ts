@@ -140,7 +140,8 @@ async function summarize(
 ): Promise<Map<string, Record<string, unknown>>> {
   const { engine, store, computation } = options;
   if (days.length === 0) return new Map();
-  const local = store.localPath(staging);
+  // DuckDB reads the staged files; Athena has no table over staging, so it summarizes the query itself.
+  const local = engine.dialect === 'duckdb' ? store.localPath(staging) : undefined;
   const relation = local
     ? `read_parquet(${stringLiteral(`${local.replace(/\/$/, '')}/**/*.parquet`)}, hive_partitioning = true)`
     : `(${perEventFeaturesSql(computation, { start: options.start, end: options.end }, dialect)}) AS computed`;
@@ -161,11 +162,14 @@ function normalizeDt(value: unknown): string {
   return value instanceof Date ? formatDt(value) : String(value);
 }
 
-/** Staged data files by the `dt=` folder they were written into. */
+/**
+ * Staged data files by the `dt=` folder they were written into. Athena's UNLOAD names its files without
+ * an extension, so every file counts except metadata (`_...`) and hidden files (`....`).
+ */
 function groupByDay(keys: readonly string[]): Map<string, string[]> {
   const byDay = new Map<string, string[]>();
   for (const key of keys) {
-    const match = /\/dt=(\d{4}-\d{2}-\d{2})\/[^/]+\.parquet$/.exec(key);
+    const match = /\/dt=(\d{4}-\d{2}-\d{2})\/[^/_.][^/]*$/.exec(key);
     if (!match?.[1]) continue;
     byDay.set(match[1], [...(byDay.get(match[1]) ?? []), key]);
   }
