@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { latestFeaturesSql } from '../../lib/compute/feature-queries.js';
 import {
   batchSource,
   collectDefinitions,
@@ -234,3 +235,29 @@ describe('the reference implementation', () => {
     expectFeatures(values, expected);
   });
 });
+
+describe.each(DIALECTS.map((dialect) => [dialect.name, dialect] as const))(
+  'the %s latest-values query (what materialization will read)',
+  (_, dialect) => {
+    it('gives every entity seen by then one row, equal to the point-in-time values at that time', async () => {
+      const asOf = at('12:00:00.000');
+      const [atPoint] = await runHistorical(engine, dialect, spend, features, rows, [
+        { keys: { user_id: 1 }, at: asOf },
+      ]);
+      const [user2] = await runHistorical(engine, dialect, spend, features, rows, [
+        { keys: { user_id: 2 }, at: asOf },
+      ]);
+
+      const latest = await engine.query(
+        latestFeaturesSql({ view: spend, features, sourceRelation: '"source_rows"' }, asOf, dialect),
+      );
+
+      expect(latest.map((row) => row.user_id)).toEqual([1, 2]);
+      for (const feature of features) {
+        expect(latest[0]?.[feature.name], feature.name).toEqual(atPoint?.[feature.name]);
+        expect(latest[1]?.[feature.name], feature.name).toEqual(user2?.[feature.name]);
+      }
+      expect((latest[0]?.event_timestamp as Date).toISOString()).toBe(asOf.toISOString());
+    });
+  },
+);
