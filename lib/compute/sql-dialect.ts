@@ -23,6 +23,11 @@ export interface SqlDialect {
   ln(sql: string): string;
   /** True when a DOUBLE is +/- infinity. */
   isInfinite(sql: string): string;
+  /**
+   * Whether RANGE frame offsets may differ per row. DuckDB's may, so a sawtooth window is one frame;
+   * Trino's must be constant, so windows are assembled from hop tiles.
+   */
+  readonly variableRangeFrames: boolean;
 }
 
 const DUCKDB_TYPES: Record<string, string> = {
@@ -55,6 +60,7 @@ export const DUCKDB_DIALECT: SqlDialect = {
   sqlType: duckdbType,
   ln: (sql) => `ln(${sql})`,
   isInfinite: (sql) => `isinf(${sql})`,
+  variableRangeFrames: true,
 };
 
 function duckdbType(type: FeatureType): string {
@@ -73,6 +79,7 @@ export const ATHENA_DIALECT: SqlDialect = {
   sqlType: trinoType,
   ln: (sql) => `ln(${sql})`,
   isInfinite: (sql) => `is_infinite(${sql})`,
+  variableRangeFrames: false,
 };
 
 function trinoType(type: FeatureType): string {

@@ -174,8 +174,61 @@ export function viewFeaturesSql(
     return { alias: joinAlias };
   }
 
-  // Window aggregations, one tile CTE per hop.
-  const hops = [...new Set(aggregated.map((a) => a.hopMs))];
+  // 'last' is the latest value before t, if it lies inside the window: a rank join in every dialect.
+  for (const item of aggregated.filter((a) => a.fn === 'last')) {
+    const windowStart = `((${dialect.floorDiv(`pt.${TS}`, item.hopMs)} - ${item.windowMs / item.hopMs}) * ${item.hopMs})`;
+    const latest = latestValueJoin(item.column, 0);
+    featureSql.set(
+      item.feature.name,
+      `(CASE WHEN ${latest.alias}.${TS} >= ${windowStart} THEN ${latest.alias}.${alias(item.column)} END)`,
+    );
+  }
+
+  if (dialect.variableRangeFrames) {
+    // One window pass per window: a RANGE frame whose start, floor(t, H) - W, is computed per row.
+    const frames = new Map<string, string>();
+    const frameOf = (item: Aggregated): string => {
+      const id = `w${item.windowMs}_${item.hopMs}`;
+      if (!frames.has(id)) {
+        const reach = `(${TS} - (${dialect.floorDiv(TS, item.hopMs)} * ${item.hopMs} - ${item.windowMs}))`;
+        frames.set(
+          id,
+          `${q(id)} AS (PARTITION BY ${partitionByKeys} ORDER BY ${TS} RANGE BETWEEN ${reach} PRECEDING AND 1 PRECEDING)`,
+        );
+      }
+      return q(id);
+    };
+    const native: Record<string, (c: string) => string> = {
+      count: (c) => `COUNT(${c})`,
+      sum: (c) => `SUM(${c})`,
+      mean: (c) => `AVG(${c})`,
+      variance: (c) => `VAR_SAMP(${c})`,
+      stddev: (c) => `STDDEV_SAMP(${c})`,
+      min: (c) => `MIN(${c})`,
+      max: (c) => `MAX(${c})`,
+    };
+    const windowed = aggregated.filter((a) => a.fn !== 'last');
+    if (windowed.length > 0) {
+      const columns = windowed.map((item, index) => {
+        const fn = native[item.fn] ?? native.count;
+        return `${fn?.(alias(item.column))} OVER ${frameOf(item)} AS ${q(`a${index}`)}`;
+      });
+      const all = name('windows_all');
+      ctes.push(
+        `${all} AS (SELECT ${POINT}, ${columns.join(', ')} FROM ${name('stream')} WINDOW ${[...frames.values()].join(', ')})`,
+      );
+      const atPoints = name('windows');
+      ctes.push(`${atPoints} AS (SELECT * FROM ${all} WHERE ${POINT} IS NOT NULL)`);
+      joins.push(`LEFT JOIN ${atPoints} AS w ON w.${POINT} = pt.${POINT}`);
+      windowed.forEach((item, index) => {
+        const value = `w.${q(`a${index}`)}`;
+        featureSql.set(item.feature.name, item.fn === 'sum' ? `coalesce(${value}, 0)` : value);
+      });
+    }
+  }
+
+  // Window aggregations, one tile CTE per hop, where frames need constant offsets (Trino).
+  const hops = dialect.variableRangeFrames ? [] : [...new Set(aggregated.map((a) => a.hopMs))];
   hops.forEach((hopMs, hopIndex) => {
     const atHop = aggregated.filter((a) => a.hopMs === hopMs);
     const columns = [...new Set(atHop.map((a) => a.column))];
@@ -260,17 +313,7 @@ export function viewFeaturesSql(
         min: smaller(rolledStat('min'), partialStat('min')),
         max: larger(rolledStat('max'), partialStat('max')),
       };
-      if (item.fn === 'last') {
-        // The latest value before t, if it lies inside the window.
-        const windowStart = `((${dialect.floorDiv(`pt.${TS}`, hopMs)} - ${item.windowMs / hopMs}) * ${hopMs})`;
-        const latest = latestValueJoin(item.column, 0);
-        featureSql.set(
-          item.feature.name,
-          `(CASE WHEN ${latest.alias}.${TS} >= ${windowStart} THEN ${latest.alias}.${alias(item.column)} END)`,
-        );
-      } else {
-        featureSql.set(item.feature.name, sql[item.fn] ?? 'NULL');
-      }
+      if (item.fn !== 'last') featureSql.set(item.feature.name, sql[item.fn] ?? 'NULL');
     }
   });
 
