@@ -35,11 +35,9 @@ export function perEventFeaturesSql(
   dialect: SqlDialect,
 ): string {
   const keys = joinKeysOf(computation);
-  const ts = q(computation.view.source.timestampField);
   const lookback = lookbackMs(computation.features);
-  const points = `"__points" AS (SELECT ${keys.map(q).join(', ')}, ${dialect.epochMs(ts)} AS "__ts", ${ts} AS "__event_ts", ROW_NUMBER() OVER (ORDER BY ${ts}) AS "__point" FROM ${computation.sourceRelation} WHERE ${ts} >= ${timestampLiteral(range.start)} AND ${ts} < ${timestampLiteral(range.end)}${keys.map((key) => ` AND ${q(key)} IS NOT NULL`).join('')})`;
   const view = viewFeaturesSql(computation, dialect, {
-    pointsCte: '__points',
+    points: { eventsFromSql: timestampLiteral(range.start), eventsBeforeSql: timestampLiteral(range.end) },
     prefix: 'v',
     eventsBeforeSql: timestampLiteral(range.end),
     ...(lookback === undefined
@@ -47,7 +45,7 @@ export function perEventFeaturesSql(
       : { eventsFromSql: timestampLiteral(new Date(range.start.getTime() - lookback)) }),
   });
   const featureColumns = computation.features.map((feature) => `f.${q(feature.name)}`);
-  return `WITH ${[points, ...view.ctes].join(',\n')}\nSELECT ${keys.map((key) => `p.${q(key)}`).join(', ')}, p."__event_ts" AS ${q(EVENT_TIMESTAMP)}, ${featureColumns.join(', ')}, ${dialect.dateString('p."__event_ts"')} AS ${q(PARTITION_COLUMN)} FROM "__points" AS p JOIN ${view.resultCte} AS f ON f."__point" = p."__point" ORDER BY p."__point"`;
+  return `WITH ${view.ctes.join(',\n')}\nSELECT ${keys.map((key) => `p.${q(key)}`).join(', ')}, p."__event_ts" AS ${q(EVENT_TIMESTAMP)}, ${featureColumns.join(', ')}, ${dialect.dateString('p."__event_ts"')} AS ${q(PARTITION_COLUMN)} FROM "v_points" AS p JOIN ${view.resultCte} AS f ON f."__point" = p."__point" ORDER BY p."__point"`;
 }
 
 /**
@@ -60,7 +58,7 @@ export function latestFeaturesSql(computation: ViewComputation, asOf: Date, dial
   const asOfSql = timestampLiteral(asOf);
   const points = `"__points" AS (SELECT ${keys.map(q).join(', ')}, ${dialect.epochMs(asOfSql)} AS "__ts", ROW_NUMBER() OVER (ORDER BY ${keys.map(q).join(', ')}) AS "__point" FROM (SELECT DISTINCT ${keys.map(q).join(', ')} FROM ${computation.sourceRelation} WHERE ${ts} <= ${asOfSql}${keys.map((key) => ` AND ${q(key)} IS NOT NULL`).join('')}) AS entities)`;
   const view = viewFeaturesSql(computation, dialect, {
-    pointsCte: '__points',
+    points: '__points',
     prefix: 'v',
     eventsBeforeSql: `${asOfSql} + INTERVAL '1' SECOND`,
   });
@@ -115,7 +113,7 @@ export function historicalFeaturesSql(spec: HistoricalFeaturesSpec, dialect: Sql
     ctes.push(
       `${q(pointsCte)} AS (SELECT ${keyCasts(request.computation, dialect).join(', ')}, ${dialect.epochMs(`CAST(${q(spec.timestampColumn)} AS ${dialect.sqlType('timestamp')})`)} AS "__ts", "__row" AS "__point" FROM ${spec.spineRelation} WHERE ${q(spec.timestampColumn)} IS NOT NULL${keys.map((key) => ` AND ${q(key)} IS NOT NULL`).join('')})`,
     );
-    const view = viewFeaturesSql(request.computation, dialect, { pointsCte, prefix: `v${index}` });
+    const view = viewFeaturesSql(request.computation, dialect, { points: pointsCte, prefix: `v${index}` });
     ctes.push(...view.ctes);
     const joinAlias = `f${index}`;
     joins.push(`LEFT JOIN ${view.resultCte} AS ${joinAlias} ON ${joinAlias}."__point" = s."__row"`);

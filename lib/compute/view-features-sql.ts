@@ -24,10 +24,12 @@ export interface ViewFeaturesSql {
 
 export interface ViewFeaturesOptions {
   /**
-   * CTE of query points: the view's join keys, `__ts` (epoch milliseconds, BIGINT) and `__point`
-   * (a BIGINT that identifies the point). Features are computed as of each point's `__ts`.
+   * Where the query points come from. A CTE name: a relation with the view's join keys, `__ts` (epoch
+   * milliseconds, BIGINT) and `__point` (a BIGINT that identifies the point); features are computed as
+   * of each point's `__ts`. Or the source's own events in [startSql, endSql): then the events are the
+   * points (no second copy of them), and the CTE `<prefix>_points` holds them with `__event_ts`.
    */
-  readonly pointsCte: string;
+  readonly points: string | { readonly eventsFromSql: string; readonly eventsBeforeSql: string };
   /** Prefix for this view's CTE names, unique within the query. */
   readonly prefix: string;
   /** Only source rows before this SQL timestamp expression are read (events at later times cannot count). */
@@ -71,7 +73,9 @@ export function viewFeaturesSql(
   options: ViewFeaturesOptions,
 ): ViewFeaturesSql {
   const { view, features, sourceRelation } = computation;
-  const { prefix, pointsCte } = options;
+  const { prefix } = options;
+  const pointsCte = typeof options.points === 'string' ? options.points : `${prefix}_points`;
+  const eventsArePoints = typeof options.points === 'string' ? undefined : options.points;
   const schema = view.source.schema as Record<string, ValueType>;
   const keys = view.entities.flatMap((entity) => Object.keys(entity.joinKeys));
   const keyList = keys.map(q).join(', ');
@@ -120,8 +124,11 @@ export function viewFeaturesSql(
   ];
 
   // Source rows, with time in epoch milliseconds and columns under short internal aliases.
+  const eventPoint = eventsArePoints
+    ? `, CASE WHEN ${timestampColumn} >= ${eventsArePoints.eventsFromSql} AND ${timestampColumn} < ${eventsArePoints.eventsBeforeSql} THEN ROW_NUMBER() OVER (ORDER BY ${timestampColumn}) END AS ${POINT}, ${timestampColumn} AS "__event_ts"`
+    : '';
   ctes.push(
-    `${name('events')} AS (SELECT ${keyList}, ${dialect.epochMs(timestampColumn)} AS ${TS}${
+    `${name('events')} AS (SELECT ${keyList}, ${dialect.epochMs(timestampColumn)} AS ${TS}${eventPoint}${
       createdColumn ? `, ${dialect.epochMs(createdColumn)} AS "__created"` : ''
     }${eventColumns.map((column) => `, ${q(column)} AS ${alias(column)}`).join('')} FROM ${sourceRelation} WHERE ${conditions.join(' AND ')})`,
   );
@@ -129,13 +136,20 @@ export function viewFeaturesSql(
   const nullColumns = eventColumns
     .map((column) => `, CAST(NULL AS ${dialect.sqlType(schema[column] ?? 'string')}) AS ${alias(column)}`)
     .join('');
-  ctes.push(
-    `${name('stream')} AS (SELECT ${keyList}, ${TS}, 1 AS ${IS_EVENT}, CAST(NULL AS BIGINT) AS ${POINT}${eventColumns
-      .map((column) => `, ${alias(column)}`)
-      .join(
-        '',
-      )} FROM ${name('events')} UNION ALL SELECT ${keyList}, ${TS}, 0 AS ${IS_EVENT}, ${POINT}${nullColumns} FROM ${q(pointsCte)})`,
-  );
+  const eventAliases = eventColumns.map((column) => `, ${alias(column)}`).join('');
+  if (eventsArePoints) {
+    // The events are the points: one stream, half the rows to sort and frame.
+    ctes.push(
+      `${name('stream')} AS (SELECT ${keyList}, ${TS}, 1 AS ${IS_EVENT}, ${POINT}${eventAliases} FROM ${name('events')})`,
+    );
+    ctes.push(
+      `${q(pointsCte)} AS (SELECT ${keyList}, ${TS}, ${POINT}, "__event_ts" FROM ${name('events')} WHERE ${POINT} IS NOT NULL)`,
+    );
+  } else {
+    ctes.push(
+      `${name('stream')} AS (SELECT ${keyList}, ${TS}, 1 AS ${IS_EVENT}, CAST(NULL AS BIGINT) AS ${POINT}${eventAliases} FROM ${name('events')} UNION ALL SELECT ${keyList}, ${TS}, 0 AS ${IS_EVENT}, ${POINT}${nullColumns} FROM ${q(pointsCte)})`,
+    );
+  }
 
   const joins: string[] = [];
   const featureSql = new Map<string, string>();

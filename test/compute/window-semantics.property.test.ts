@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { perEventFeaturesSql } from '../../lib/compute/feature-queries.js';
 import {
   batchSource,
   collectDefinitions,
@@ -9,6 +10,7 @@ import {
   validateFeatureRepo,
 } from '../../lib/index.js';
 import { DuckDBEngine } from '../../lib/stores/duckdb-engine.js';
+import { createTable } from '../support/duckdb-fixture.js';
 import { DIALECTS, runHistorical, teachDuckDBTrinoNames } from '../support/historical-harness.js';
 import { referenceFeatures } from '../support/reference-features.js';
 
@@ -48,6 +50,13 @@ const view = featureView({
 const validated = validateFeatureRepo(collectDefinitions([user, events, view]));
 const features = validated.features.get('spend') ?? [];
 const BASE = Date.UTC(2024, 0, 1, 6);
+const SOURCE_COLUMNS = {
+  user_id: 'BIGINT',
+  ts: 'TIMESTAMP',
+  created: 'TIMESTAMP',
+  amount: 'DOUBLE',
+  items: 'BIGINT',
+};
 const MINUTE = 60_000;
 
 const eventArbitrary = fc.record({
@@ -127,6 +136,54 @@ describe.each(DIALECTS.map((dialect) => [dialect.name, dialect] as const))(
         { numRuns: 60 },
       );
       expect(features.length).toBeGreaterThan(15);
+    });
+
+    it('gives each event in a range its features as of its own time, on random events', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(eventArbitrary, { maxLength: 25 }),
+          fc.integer({ min: 0, max: 200 }),
+          async (generated, startMinute) => {
+            const rows = generated.map((event) => ({
+              user_id: event.user_id,
+              ts: new Date(BASE + event.minute * MINUTE),
+              created: new Date(BASE + (event.minute + event.createdOffset) * MINUTE),
+              amount: event.amount,
+              items: event.items,
+            }));
+            const range = {
+              start: new Date(BASE + startMinute * MINUTE),
+              end: new Date(BASE + (startMinute + 60) * MINUTE),
+            };
+            await createTable(engine, 'source_rows', SOURCE_COLUMNS, rows);
+
+            const result = await engine.query(
+              perEventFeaturesSql({ view, features, sourceRelation: '"source_rows"' }, range, dialect),
+            );
+
+            const inRange = rows.filter((row) => row.ts >= range.start && row.ts < range.end);
+            expect(result).toHaveLength(inRange.length);
+            const referenceRows = rows.map((row) => ({
+              ...row,
+              ts: row.ts.getTime(),
+              created: row.created.getTime(),
+            }));
+            for (const row of result) {
+              const t = (row.event_timestamp as Date).getTime();
+              const keys = { user_id: row.user_id as number };
+              const expected = referenceFeatures(view, features, referenceRows, { keys, t });
+              for (const feature of features) {
+                if (!close(row[feature.name], expected[feature.name])) {
+                  throw new Error(
+                    `${feature.name} for the event of user ${row.user_id} at ${new Date(t).toISOString()}: SQL gave ${JSON.stringify(row[feature.name])}, reference ${JSON.stringify(expected[feature.name])}`,
+                  );
+                }
+              }
+            }
+          },
+        ),
+        { numRuns: 40 },
+      );
     });
   },
 );
