@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { DUCKDB_DIALECT } from '../compute/sql-dialect.js';
 import { stringLiteral } from '../compute/sql-literals.js';
 import type { BatchSourceDefinition, SourceDefinition } from '../definitions/sources.js';
 import type { ValueType } from '../definitions/value-type.js';
@@ -10,14 +11,6 @@ import type { DuckDBEngine } from './duckdb-engine.js';
 export class SourceDataError extends FstoreError {
   override readonly name = 'SourceDataError';
 }
-
-const DUCKDB_TYPE_NAMES: Record<string, string> = {
-  int64: 'BIGINT',
-  float64: 'DOUBLE',
-  string: 'VARCHAR',
-  bool: 'BOOLEAN',
-  timestamp: 'TIMESTAMP',
-};
 
 /** DuckDB column types each declared type accepts as stored (narrower integers and floats widen safely). */
 const ACCEPTED: Record<string, RegExp> = {
@@ -52,10 +45,7 @@ export function duckdbSourceRelation(source: BatchSourceDefinition, repoDir: str
   const isFolder = existsSync(path) && statSync(path).isDirectory();
   if (source.format === 'csv') {
     const types = Object.entries(source.schema)
-      .map(
-        ([column, type]) =>
-          `${stringLiteral(column)}: ${stringLiteral(DUCKDB_TYPE_NAMES[type] ?? 'VARCHAR')}`,
-      )
+      .map(([column, type]) => `${stringLiteral(column)}: ${stringLiteral(DUCKDB_DIALECT.sqlType(type))}`)
       .join(', ');
     const target = isFolder ? join(path, '**', '*.csv') : path;
     return `read_csv(${stringLiteral(target)}, header = true, types = {${types}})`;

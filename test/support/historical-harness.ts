@@ -6,14 +6,6 @@ import type { ValueType } from '../../lib/definitions/value-type.js';
 import type { DuckDBEngine } from '../../lib/stores/duckdb-engine.js';
 import { createTable, type FixtureValue } from './duckdb-fixture.js';
 
-const DUCKDB_TYPES: Record<string, string> = {
-  int64: 'BIGINT',
-  float64: 'DOUBLE',
-  string: 'VARCHAR',
-  bool: 'BOOLEAN',
-  timestamp: 'TIMESTAMP',
-};
-
 /**
  * Lets the Athena dialect's SQL run on DuckDB where the two differ only in a function's name, so both
  * compiled queries can be checked against the same data (DESIGN.md section 5).
@@ -38,7 +30,7 @@ export async function runHistorical(
     engine,
     'source_rows',
     Object.fromEntries(
-      Object.entries(schema).map(([column, type]) => [column, DUCKDB_TYPES[type] ?? 'VARCHAR']),
+      Object.entries(schema).map(([column, type]) => [column, DUCKDB_DIALECT.sqlType(type)]),
     ),
     sourceRows,
   );
@@ -48,7 +40,7 @@ export async function runHistorical(
     'spine',
     {
       __row: 'BIGINT',
-      ...Object.fromEntries(keyNames.map((key) => [key, DUCKDB_TYPES[schema[key] ?? 'string'] ?? 'VARCHAR'])),
+      ...Object.fromEntries(keyNames.map((key) => [key, DUCKDB_DIALECT.sqlType(schema[key] ?? 'string')])),
       at: 'TIMESTAMP',
     },
     spine.map((point, index) => ({ __row: index, ...point.keys, at: point.at })),
