@@ -28,6 +28,8 @@ export interface SqlDialect {
    * Trino's must be constant, so windows are assembled from hop tiles.
    */
   readonly variableRangeFrames: boolean;
+  /** An array in reverse order. */
+  reverseArray(sql: string): string;
 }
 
 const DUCKDB_TYPES: Record<string, string> = {
@@ -61,6 +63,7 @@ export const DUCKDB_DIALECT: SqlDialect = {
   ln: (sql) => `ln(${sql})`,
   isInfinite: (sql) => `isinf(${sql})`,
   variableRangeFrames: true,
+  reverseArray: (sql) => `list_reverse(${sql})`,
 };
 
 function duckdbType(type: FeatureType): string {
@@ -80,6 +83,7 @@ export const ATHENA_DIALECT: SqlDialect = {
   ln: (sql) => `ln(${sql})`,
   isInfinite: (sql) => `is_infinite(${sql})`,
   variableRangeFrames: false,
+  reverseArray: (sql) => `reverse(${sql})`,
 };
 
 function trinoType(type: FeatureType): string {

@@ -331,24 +331,23 @@ export function viewFeaturesSql(
     }
   });
 
+  // Last-k: along each entity's values in (time, value) order, the k values ending at each one, as a
+  // list; a point takes the list ending at the last value before it (one equi-join), newest first.
   const lastKCtes: string[] = [];
   for (const item of lastK) {
     const cte = ranked(item.column);
     const lists = name(`last_${item.feature.name}`);
-    const offsets = Array.from({ length: item.k }, (_, index) => `(${index})`).join(', ');
     const c = alias(item.column);
     lastKCtes.push(
-      `${lists} AS (SELECT b.${POINT}, array_agg(r.${c} ORDER BY o.j) AS "__values" FROM ${name('before')} AS b CROSS JOIN (VALUES ${offsets}) AS o(j) JOIN ${cte} AS r ON ${keys
-        .map((key) => `r.${q(key)} = b.${q(key)}`)
-        .join(
-          ' AND ',
-        )} AND r."__rn" = b.${q(`${columnAlias.get(item.column)}_before`)} - o.j GROUP BY b.${POINT})`,
+      `${lists} AS (SELECT ${keyList}, "__rn", array_agg(${c}) OVER (PARTITION BY ${partitionByKeys} ORDER BY "__rn" ROWS BETWEEN ${item.k - 1} PRECEDING AND CURRENT ROW) AS "__values" FROM ${cte})`,
     );
     const listAlias = `k${lastKCtes.length}`;
-    joins.push(`LEFT JOIN ${lists} AS ${listAlias} ON ${listAlias}.${POINT} = pt.${POINT}`);
+    joins.push(
+      `LEFT JOIN ${lists} AS ${listAlias} ON ${keys.map((key) => `${listAlias}.${q(key)} = pt.${q(key)}`).join(' AND ')} AND ${listAlias}."__rn" = b.${q(`${columnAlias.get(item.column)}_before`)}`,
+    );
     featureSql.set(
       item.feature.name,
-      `coalesce(${listAlias}."__values", ${dialect.emptyArray(item.feature.dtype ?? 'list<float64>')})`,
+      `coalesce(${dialect.reverseArray(`${listAlias}."__values"`)}, ${dialect.emptyArray(item.feature.dtype ?? 'list<float64>')})`,
     );
   }
   if (needsRecency) ensureBefore();

@@ -12,6 +12,7 @@ import { createTable, type FixtureValue } from './duckdb-fixture.js';
  */
 export async function teachDuckDBTrinoNames(engine: DuckDBEngine): Promise<void> {
   await engine.run('CREATE OR REPLACE MACRO date_format(ts, fmt) AS strftime(ts, fmt)');
+  await engine.run('CREATE OR REPLACE MACRO reverse(l) AS list_reverse(l)');
 }
 
 export const DIALECTS: readonly SqlDialect[] = [DUCKDB_DIALECT, ATHENA_DIALECT];
