@@ -45,7 +45,7 @@ export function perEventFeaturesSql(
       : { eventsFromSql: timestampLiteral(new Date(range.start.getTime() - lookback)) }),
   });
   const featureColumns = computation.features.map((feature) => `f.${q(feature.name)}`);
-  return `WITH ${view.ctes.join(',\n')}\nSELECT ${keys.map((key) => `p.${q(key)}`).join(', ')}, p."__event_ts" AS ${q(EVENT_TIMESTAMP)}, ${featureColumns.join(', ')}, ${dialect.dateString('p."__event_ts"')} AS ${q(PARTITION_COLUMN)} FROM "v_points" AS p JOIN ${view.resultCte} AS f ON f."__point" = p."__point" ORDER BY p."__point"`;
+  return `WITH ${view.ctes.join(',\n')}\nSELECT ${keys.map((key) => `p.${q(key)}`).join(', ')}, p."__event_ts" AS ${q(EVENT_TIMESTAMP)}, ${featureColumns.join(', ')}, ${dialect.dateString('p."__event_ts"')} AS ${q(PARTITION_COLUMN)} FROM "v_points" AS p JOIN ${view.resultCte} AS f ON f."__point" = p."__point" ORDER BY p."__event_ts", p."__point"`;
 }
 
 /**

@@ -125,7 +125,7 @@ export function viewFeaturesSql(
 
   // Source rows, with time in epoch milliseconds and columns under short internal aliases.
   const eventPoint = eventsArePoints
-    ? `, CASE WHEN ${timestampColumn} >= ${eventsArePoints.eventsFromSql} AND ${timestampColumn} < ${eventsArePoints.eventsBeforeSql} THEN ROW_NUMBER() OVER (ORDER BY ${timestampColumn}) END AS ${POINT}, ${timestampColumn} AS "__event_ts"`
+    ? `, CASE WHEN ${timestampColumn} >= ${eventsArePoints.eventsFromSql} AND ${timestampColumn} < ${eventsArePoints.eventsBeforeSql} THEN ROW_NUMBER() OVER () END AS ${POINT}, ${timestampColumn} AS "__event_ts"`
     : '';
   ctes.push(
     `${name('events')} AS (SELECT ${keyList}, ${dialect.epochMs(timestampColumn)} AS ${TS}${eventPoint}${
