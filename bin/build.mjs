@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 
 const root = new URL('..', import.meta.url).pathname;
-const sourceFolders = ['lib', 'bin', 'lambdas', 'examples'];
+const sourceFolders = ['lib', 'bin', 'lambdas', 'examples', 'bench'];
 
 function typeScriptFiles(folder) {
   const found = [];

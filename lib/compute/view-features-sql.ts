@@ -198,9 +198,10 @@ export function viewFeaturesSql(
     );
   }
 
+  const slidingColumns: string[] = [];
+  const frames = new Map<string, string>();
   if (dialect.variableRangeFrames) {
-    // One window pass per window: a RANGE frame whose start, floor(t, H) - W, is computed per row.
-    const frames = new Map<string, string>();
+    // One window per window feature: a RANGE frame whose start, floor(t, H) - W, is computed per row.
     const frameOf = (item: Aggregated): string => {
       const id = `w${item.windowMs}_${item.hopMs}`;
       if (!frames.has(id)) {
@@ -223,19 +224,12 @@ export function viewFeaturesSql(
     };
     const windowed = aggregated.filter((a) => a.fn !== 'last');
     if (windowed.length > 0) {
-      const columns = windowed.map((item, index) => {
-        const fn = native[item.fn] ?? native.count;
-        return `${fn?.(alias(item.column))} OVER ${frameOf(item)} AS ${q(`a${index}`)}`;
-      });
-      const all = name('windows_all');
-      ctes.push(
-        `${all} AS (SELECT ${POINT}, ${columns.join(', ')} FROM ${name('stream')} WINDOW ${[...frames.values()].join(', ')})`,
-      );
-      const atPoints = name('windows');
-      ctes.push(`${atPoints} AS (SELECT * FROM ${all} WHERE ${POINT} IS NOT NULL)`);
-      joins.push(`LEFT JOIN ${atPoints} AS w ON w.${POINT} = pt.${POINT}`);
+      // Computed in the same pass as the counts before each point (one sort per entity), below.
+      ensureBefore();
       windowed.forEach((item, index) => {
-        const value = `w.${q(`a${index}`)}`;
+        const fn = native[item.fn] ?? native.count;
+        slidingColumns.push(`${fn?.(alias(item.column))} OVER ${frameOf(item)} AS ${q(`a${index}`)}`);
+        const value = `b.${q(`a${index}`)}`;
         featureSql.set(item.feature.name, item.fn === 'sum' ? `coalesce(${value}, 0)` : value);
       });
     }
@@ -397,8 +391,9 @@ export function viewFeaturesSql(
       `MAX(CASE WHEN ${IS_EVENT} = 1 THEN ${TS} END) ${frame} AS "__last_ts"`,
     ];
     const beforeAll = name('before_all');
+    const windowClause = frames.size > 0 ? ` WINDOW ${[...frames.values()].join(', ')}` : '';
     ctes.push(
-      `${beforeAll} AS (SELECT ${keyList}, ${POINT}, ${[...counts, ...recency].join(', ')} FROM ${name('stream')})`,
+      `${beforeAll} AS (SELECT ${keyList}, ${POINT}, ${[...slidingColumns, ...counts, ...recency].join(', ')} FROM ${name('stream')}${windowClause})`,
     );
     ctes.push(`${beforeCte} AS (SELECT * FROM ${beforeAll} WHERE ${POINT} IS NOT NULL)`);
   }
