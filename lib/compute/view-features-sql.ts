@@ -386,10 +386,12 @@ export function viewFeaturesSql(
     const counts = [...beforeColumns].map(
       (column) => `COUNT(${alias(column)}) ${frame} AS ${q(`${columnAlias.get(column)}_before`)}`,
     );
-    const recency = [
-      `MIN(CASE WHEN ${IS_EVENT} = 1 THEN ${TS} END) ${frame} AS "__first_ts"`,
-      `MAX(CASE WHEN ${IS_EVENT} = 1 THEN ${TS} END) ${frame} AS "__last_ts"`,
-    ];
+    const recency = needsRecency
+      ? [
+          `MIN(CASE WHEN ${IS_EVENT} = 1 THEN ${TS} END) ${frame} AS "__first_ts"`,
+          `MAX(CASE WHEN ${IS_EVENT} = 1 THEN ${TS} END) ${frame} AS "__last_ts"`,
+        ]
+      : [];
     const beforeAll = name('before_all');
     const windowClause = frames.size > 0 ? ` WINDOW ${[...frames.values()].join(', ')}` : '';
     ctes.push(

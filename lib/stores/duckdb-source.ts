@@ -69,9 +69,13 @@ export async function checkLocalSource(
       `source "${source.name}": ${path} does not exist; create it or fix the source's path`,
     );
   }
+  const relation = duckdbSourceRelation(source, repoDir);
+  // CSV columns are checked by name first (the typed reader refuses a missing column without saying
+  // which file), then a sample is parsed with the declared types.
+  const untyped = source.format === 'csv' ? relation.replace(/, types = \{[^}]*\}\)$/, ')') : relation;
   let described: Record<string, unknown>[];
   try {
-    described = await engine.query(`DESCRIBE SELECT * FROM ${duckdbSourceRelation(source, repoDir)}`);
+    described = await engine.query(`DESCRIBE SELECT * FROM ${untyped}`);
   } catch (error) {
     throw new SourceDataError(`source "${source.name}": cannot read ${path}: ${(error as Error).message}`, {
       cause: error,
@@ -86,10 +90,23 @@ export async function checkLocalSource(
       );
     }
     const accepted = ACCEPTED[type] ?? /^(FLOAT|DOUBLE)\[\]$/;
-    if (!accepted.test(found)) {
+    if (source.format !== 'csv' && !accepted.test(found)) {
       throw new SourceDataError(
         `source "${source.name}": column "${column}" in ${path} is ${found}, but the schema declares ${type}; fix the data or the schema`,
       );
     }
   }
+  if (source.format === 'csv') {
+    try {
+      await engine.query(`SELECT * FROM ${relation} LIMIT ${CSV_SAMPLE_ROWS}`);
+    } catch (error) {
+      throw new SourceDataError(
+        `source "${source.name}": ${path} has values that do not fit the declared schema: ${(error as Error).message.split('\n')[0]}`,
+        { cause: error },
+      );
+    }
+  }
 }
+
+/** Rows of a CSV source parsed with the declared types before a job starts. */
+const CSV_SAMPLE_ROWS = 10_000;
