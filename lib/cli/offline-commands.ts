@@ -168,7 +168,14 @@ export function registerOfflineCommands(program: Command, output: OfflineCommand
               'get-historical runs on the local engine; with provider aws, run it with provider local against a copy of the sources',
             );
           }
-          for (const view of repo.validated.repo.featureViews) await platform.checkSource(view);
+          // Views often share a source: check each source once.
+          const checked = new Set<string>();
+          for (const view of repo.validated.repo.featureViews) {
+            const source = view.source.kind === 'batch_source' ? view.source : view.source.batchSource;
+            if (checked.has(source.name)) continue;
+            checked.add(source.name);
+            await platform.checkSource(view);
+          }
           const result = await getHistoricalFeatures({
             engine: platform.duckdb,
             repo: repo.validated,
