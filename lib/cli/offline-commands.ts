@@ -8,6 +8,7 @@ import { type LoadedFeatureRepo, loadFeatureRepo } from '../repo/load-feature-re
 import { computeFeatures } from '../services/compute-features.js';
 import { getHistoricalFeatures } from '../services/get-historical-features.js';
 import { validatePublished } from '../services/validate-published.js';
+import { batchSourceOf } from '../stores/duckdb-source.js';
 import { openOfflinePlatform } from './offline-platform.js';
 import { withRegistry } from './open-registry.js';
 import { formatCount, ProgressLine } from './progress.js';
@@ -171,7 +172,7 @@ export function registerOfflineCommands(program: Command, output: OfflineCommand
           // Views often share a source: check each source once.
           const checked = new Set<string>();
           for (const view of repo.validated.repo.featureViews) {
-            const source = view.source.kind === 'batch_source' ? view.source : view.source.batchSource;
+            const source = batchSourceOf(view.source);
             if (checked.has(source.name)) continue;
             checked.add(source.name);
             await platform.checkSource(view);
