@@ -60,7 +60,8 @@ export function latestFeaturesSql(computation: ViewComputation, asOf: Date, dial
   const view = viewFeaturesSql(computation, dialect, {
     points: '__points',
     prefix: 'v',
-    eventsBeforeSql: `${asOfSql} + INTERVAL '1' SECOND`,
+    // Latest-value fields include rows at exactly asOf; times compare at millisecond precision.
+    eventsBeforeSql: timestampLiteral(new Date(asOf.getTime() + 1)),
   });
   const featureColumns = computation.features.map((feature) => `f.${q(feature.name)}`);
   return `WITH ${[points, ...view.ctes].join(',\n')}\nSELECT ${keys.map((key) => `p.${q(key)}`).join(', ')}, ${asOfSql} AS ${q(EVENT_TIMESTAMP)}, ${featureColumns.join(', ')} FROM "__points" AS p JOIN ${view.resultCte} AS f ON f."__point" = p."__point" ORDER BY p."__point"`;
@@ -69,7 +70,7 @@ export function latestFeaturesSql(computation: ViewComputation, asOf: Date, dial
 /** A view's features requested in a point-in-time join. */
 export interface HistoricalViewRequest {
   readonly computation: ViewComputation;
-  /** Features to output; others the view has are computed only if a requested on-demand feature reads them. */
+  /** Features to output; the view's other features are computed too (on-demand features may read them) but not output. */
   readonly features: readonly string[];
 }
 
