@@ -33,6 +33,8 @@ export interface ComputeFeaturesOptions {
   readonly onProgress?: (progress: ComputeProgress) => void;
   /** @default () => new Date() */
   readonly clock?: () => Date;
+  /** Day partitions published at the same time. @default 8 */
+  readonly publishConcurrency?: number;
 }
 
 export interface ComputeProgress {
@@ -102,8 +104,9 @@ export async function computeFeatures(options: ComputeFeaturesOptions): Promise<
     report({ stage: 'validate', partitionsDone: 0, partitionsTotal: days.length, rows });
     const summaries = await summarize(options, dialect, staging, days);
 
-    const partitions: ComputedPartition[] = [];
-    for (const [index, dt] of days.entries()) {
+    // Days are independent partitions: publish several at once (S3 costs a few round trips per day).
+    let done = 0;
+    const partitions = await mapWithConcurrency(days, options.publishConcurrency ?? 8, async (dt) => {
       const summaryRow = summaries.get(dt) ?? { __rows: 0 };
       const validation = evaluatePartition(
         { view: computation.view.name, version, dt },
@@ -122,9 +125,9 @@ export async function computeFeatures(options: ComputeFeaturesOptions): Promise<
         });
         await writeJsonBeside(store, prefix, 'validation', validation);
       }
-      partitions.push({ dt, rows: validation.rows, published: !refused, validation });
-      report({ stage: 'publish', partitionsDone: index + 1, partitionsTotal: days.length, rows });
-    }
+      report({ stage: 'publish', partitionsDone: ++done, partitionsTotal: days.length, rows });
+      return { dt, rows: validation.rows, published: !refused, validation } satisfies ComputedPartition;
+    });
     return { view: computation.view.name, version, jobId, rows, partitions };
   } finally {
     await discardStaging(store, jobId);
@@ -190,4 +193,32 @@ function dayBatches(start: Date, end: Date): { start: Date; end: Date }[] {
       end: last > end ? end : last,
     };
   });
+}
+
+/**
+ * Runs `work` over `items` with at most `limit` in flight; results keep the items' order. After a
+ * failure no new item starts, and the ones in flight finish before the first error is thrown, so the
+ * caller's cleanup never races a publish still running.
+ */
+async function mapWithConcurrency<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (next < items.length && !failure) {
+      const index = next++;
+      try {
+        results[index] = await work(items[index] as T);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failure) throw failure.error;
+  return results;
 }

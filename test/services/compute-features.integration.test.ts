@@ -15,7 +15,12 @@ import { computeFeatures, InvalidTimeRangeError } from '../../lib/services/compu
 import { DuckDBEngine } from '../../lib/stores/duckdb-engine.js';
 import { duckdbSourceRelation } from '../../lib/stores/duckdb-source.js';
 import { FileSystemObjectStore } from '../../lib/stores/filesystem-object-store.js';
-import { readJsonBeside, readPartitionFiles } from '../../lib/stores/partition-publisher.js';
+import {
+  listPublishedPartitions,
+  readJsonBeside,
+  readPartitionFiles,
+} from '../../lib/stores/partition-publisher.js';
+import { faultyObjectStore } from '../support/faulty-object-store.js';
 
 let dir: string;
 let engine: DuckDBEngine;
@@ -167,6 +172,31 @@ describe('computeFeatures', () => {
       computeFeatures({ engine, store, computation: broken, version: 'v1', ...range, jobId: 'broken' }),
     ).rejects.toThrow(/DuckDB failed/);
     expect(await store.list('')).toEqual([]);
+  });
+
+  it('stops on a storage failure while publishing: every day is either whole or as it was, and staging is cleaned', async () => {
+    await computeFeatures({ engine, store, computation: computation(), version: 'v1', ...range });
+    const days = ['2024-01-01', '2024-01-02', '2024-01-03'];
+    const rowsBefore = await Promise.all(days.map(publishedRows));
+    const failing = faultyObjectStore(store, { operation: 'move', onCall: 2 });
+
+    const error = await computeFeatures({
+      engine,
+      store: failing,
+      computation: computation(),
+      version: 'v1',
+      ...range,
+    }).catch((e: unknown) => e);
+
+    expect(String(error)).toMatch(
+      /^PartitionPublishError: could not move job "spend-[0-9a-f]+"'s files into .*, so nothing was published and the partition is unchanged/,
+    );
+    expect(await listPublishedPartitions(store, 'features/spend/version=v1/')).toHaveLength(3);
+    for (const [index, dt] of days.entries()) {
+      expect(await readPartitionFiles(store, `features/spend/version=v1/dt=${dt}/`)).toHaveLength(1);
+      expect(await publishedRows(dt)).toEqual(rowsBefore[index]);
+    }
+    expect(await store.list('_staging/')).toEqual([]);
   });
 
   it('refuses an empty range', async () => {
