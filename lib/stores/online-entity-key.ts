@@ -27,7 +27,7 @@ export function encodeEntityKey(keys: Readonly<Record<string, JoinKeyValue>>): s
   return names
     .map((name) => {
       const value = keys[name];
-      return `${escape(name)}${ASSIGN}${typedValue(name, value)}`;
+      return `${escapeSeparators(name)}${ASSIGN}${typedValue(name, value)}`;
     })
     .join(SEPARATOR);
 }
@@ -41,8 +41,8 @@ export function decodeEntityKey(encoded: string): Record<string, JoinKeyValue> {
     if (rawName === undefined || rawValue === undefined || splitUnescaped(part, ASSIGN).length !== 2) {
       throw new EntityKeyError(`"${encoded}" is not an encoded entity key: "${part}" is not name=value`);
     }
-    const name = unescape(rawName);
-    const value = unescape(rawValue);
+    const name = unescapeSeparators(rawName);
+    const value = unescapeSeparators(rawValue);
     if (value.startsWith('s:')) entries.push([name, value.slice(2)]);
     else if (value.startsWith('i:') && /^-?\d+$/.test(value.slice(2))) {
       const integer = BigInt(value.slice(2));
@@ -56,7 +56,7 @@ export function decodeEntityKey(encoded: string): Record<string, JoinKeyValue> {
 }
 
 function typedValue(name: string, value: JoinKeyValue | undefined): string {
-  if (typeof value === 'string') return `s:${escape(value)}`;
+  if (typeof value === 'string') return `s:${escapeSeparators(value)}`;
   if (typeof value === 'bigint') return `i:${value.toString()}`;
   if (typeof value === 'number' && Number.isSafeInteger(value)) return `i:${value}`;
   throw new EntityKeyError(
@@ -64,18 +64,18 @@ function typedValue(name: string, value: JoinKeyValue | undefined): string {
   );
 }
 
-function escape(text: string): string {
+function escapeSeparators(text: string): string {
   return text
     .replaceAll(ESCAPE, ESCAPE + ESCAPE)
     .replaceAll(SEPARATOR, ESCAPE + SEPARATOR)
     .replaceAll(ASSIGN, ESCAPE + ASSIGN);
 }
 
-function unescape(text: string): string {
-  return text.replace(/\\(.)/g, '$1');
+function unescapeSeparators(text: string): string {
+  return text.replace(/\\(.)/gs, '$1');
 }
 
-/** Splits at separators not preceded by an escape, keeping escapes for `unescape`. */
+/** Splits at separators not preceded by an escape, keeping escapes for `unescapeSeparators`. */
 function splitUnescaped(text: string, separator: string): string[] {
   const parts: string[] = [];
   let current = '';
