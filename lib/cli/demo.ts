@@ -10,7 +10,7 @@ import { formatApplyResult, formatPlan } from './format-plan.js';
 import { initFeatureRepo } from './init-feature-repo.js';
 import { openOfflinePlatform } from './offline-platform.js';
 import { withRegistry } from './open-registry.js';
-import { textTable } from './text-table.js';
+import { formatCell, textTable } from './text-table.js';
 
 export interface DemoOptions {
   /** @default a new folder under the system temp folder */
@@ -113,10 +113,10 @@ async function offlineTour(
             .map((feature) => [
               feature.feature,
               feature.nullRate.toFixed(3),
-              shortNumber(feature.summary.mean),
-              shortNumber(feature.summary.stddev),
-              shortNumber(feature.summary.min),
-              shortNumber(feature.summary.max),
+              formatCell(feature.summary.mean, threeDecimals),
+              formatCell(feature.summary.stddev, threeDecimals),
+              formatCell(feature.summary.min, threeDecimals),
+              formatCell(feature.summary.max, threeDecimals),
             ]),
         ),
       );
@@ -152,7 +152,7 @@ async function offlineTour(
     print(
       textTable(
         shown,
-        training.preview.map((row) => shown.map((column) => display(row[column]))),
+        training.preview.map((row) => shown.map((column) => formatCell(row[column], threeDecimals))),
       ),
     );
     print(`${training.rows} rows x ${training.columns.length} columns written to ${training.out}`);
@@ -161,16 +161,5 @@ async function offlineTour(
   }
 }
 
-function shortNumber(value: unknown): string {
-  return typeof value === 'number'
-    ? Number.isInteger(value)
-      ? String(value)
-      : value.toFixed(3)
-    : String(value);
-}
-
-function display(value: unknown): string {
-  if (value instanceof Date) return value.toISOString();
-  if (Array.isArray(value)) return `[${value.map(shortNumber).join(', ')}]`;
-  return shortNumber(value);
-}
+/** The demo prints fractions with three decimals, which reads well in narrow tables. */
+const threeDecimals = (n: number) => n.toFixed(3);

@@ -12,7 +12,7 @@ import { batchSourceOf } from '../stores/duckdb-source.js';
 import { openOfflinePlatform } from './offline-platform.js';
 import { withRegistry } from './open-registry.js';
 import { formatCount, ProgressLine } from './progress.js';
-import { textTable } from './text-table.js';
+import { formatCell, textTable } from './text-table.js';
 
 /** How offline commands print: results to stdout, progress to stderr. */
 export interface OfflineCommandOutput {
@@ -196,7 +196,7 @@ export function registerOfflineCommands(program: Command, output: OfflineCommand
             output.print(
               textTable(
                 result.columns,
-                result.preview.map((row) => result.columns.map((c) => display(row[c]))),
+                result.preview.map((row) => result.columns.map((c) => formatCell(row[c]))),
               ),
             );
             output.print(
@@ -291,18 +291,10 @@ function summaryTable(results: Awaited<ReturnType<typeof validatePublished>>): s
     [...byFeature].map(([name, entry]) => [
       name,
       entry.nullRate.toFixed(4),
-      entry.means.length > 0 ? display(entry.means.reduce((a, b) => a + b, 0) / entry.means.length) : '-',
-      display(entry.min),
-      display(entry.max),
+      entry.means.length > 0 ? formatCell(entry.means.reduce((a, b) => a + b, 0) / entry.means.length) : '-',
+      formatCell(entry.min),
+      formatCell(entry.max),
       String(entry.failed),
     ]),
   );
-}
-
-function display(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toPrecision(6);
-  if (Array.isArray(value)) return `[${value.map(display).join(', ')}]`;
-  return String(value);
 }

@@ -15,3 +15,18 @@ export function textTable(header: readonly string[], rows: readonly (readonly st
 export function truncate(text: string, width: number): string {
   return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
 }
+
+/**
+ * A value as a table cell: null as `null`, times in ISO 8601, lists in brackets, whole numbers as they
+ * are and fractions through `fraction` (six significant digits unless the caller wants another form).
+ */
+export function formatCell(
+  value: unknown,
+  fraction: (n: number) => string = (n) => n.toPrecision(6),
+): string {
+  if (value === null || value === undefined) return 'null';
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : fraction(value);
+  if (Array.isArray(value)) return `[${value.map((item) => formatCell(item, fraction)).join(', ')}]`;
+  return String(value);
+}
