@@ -8,7 +8,7 @@ import { getHistoricalFeatures } from '../services/get-historical-features.js';
 import { formatObjectDescription, formatObjectList } from './format-catalog.js';
 import { formatApplyResult, formatPlan } from './format-plan.js';
 import { initFeatureRepo } from './init-feature-repo.js';
-import { openOfflinePlatform } from './offline-platform.js';
+import { withOfflinePlatform } from './offline-platform.js';
 import { withRegistry } from './open-registry.js';
 import { formatCell, textTable } from './text-table.js';
 
@@ -85,8 +85,7 @@ async function offlineTour(
   );
   if (!view) return;
   const features = repo.validated.features.get(view.name) ?? [];
-  const platform = await openOfflinePlatform(repo.config, repo.dir);
-  try {
+  await withOfflinePlatform(repo.config, repo.dir, async (platform) => {
     const computed = await stage('compute user_transaction_stats into the offline store', async () => {
       await platform.checkSource(view);
       return computeFeatures({
@@ -156,9 +155,7 @@ async function offlineTour(
       ),
     );
     print(`${training.rows} rows x ${training.columns.length} columns written to ${training.out}`);
-  } finally {
-    await platform.close();
-  }
+  });
 }
 
 /** The demo prints fractions with three decimals, which reads well in narrow tables. */

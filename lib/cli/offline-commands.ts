@@ -9,7 +9,7 @@ import { computeFeatures } from '../services/compute-features.js';
 import { getHistoricalFeatures } from '../services/get-historical-features.js';
 import { validatePublished } from '../services/validate-published.js';
 import { batchSourceOf } from '../stores/duckdb-source.js';
-import { openOfflinePlatform } from './offline-platform.js';
+import { withOfflinePlatform } from './offline-platform.js';
 import { withRegistry } from './open-registry.js';
 import { formatCount, ProgressLine } from './progress.js';
 import { formatCell, textTable } from './text-table.js';
@@ -87,10 +87,9 @@ export function registerOfflineCommands(program: Command, output: OfflineCommand
     .action(async (options: { view: string; start: Date; end: Date; json?: boolean }) => {
       const repo = await loadFeatureRepo(output.repoDir());
       const { view, features, version } = await appliedView(repo, options.view);
-      const platform = await openOfflinePlatform(repo.config, repo.dir);
-      const progress = new ProgressLine(output.progress);
-      const started = performance.now();
-      try {
+      await withOfflinePlatform(repo.config, repo.dir, async (platform) => {
+        const progress = new ProgressLine(output.progress);
+        const started = performance.now();
         await platform.checkSource(view);
         const result = await computeFeatures({
           engine: platform.engine,
@@ -129,9 +128,7 @@ export function registerOfflineCommands(program: Command, output: OfflineCommand
           );
         }
         if (refused.length > 0) process.exitCode = 1;
-      } finally {
-        await platform.close();
-      }
+      });
     });
 
   program
@@ -161,9 +158,8 @@ export function registerOfflineCommands(program: Command, output: OfflineCommand
           throw new FstoreError('give --features or --service (one of them)');
         }
         const repo = await loadFeatureRepo(output.repoDir());
-        const platform = await openOfflinePlatform(repo.config, repo.dir);
-        const started = performance.now();
-        try {
+        await withOfflinePlatform(repo.config, repo.dir, async (platform) => {
+          const started = performance.now();
           if (!platform.duckdb) {
             throw new FstoreError(
               'get-historical runs on the local engine; with provider aws, run it with provider local against a copy of the sources',
@@ -203,9 +199,7 @@ export function registerOfflineCommands(program: Command, output: OfflineCommand
               `wrote ${formatCount(result.rows)} rows x ${result.columns.length} columns to ${result.out} in ${seconds.toFixed(1)} s`,
             );
           }
-        } finally {
-          await platform.close();
-        }
+        });
       },
     );
 
@@ -219,9 +213,8 @@ export function registerOfflineCommands(program: Command, output: OfflineCommand
     .action(async (options: { view: string; start?: string; end?: string; json?: boolean }) => {
       const repo = await loadFeatureRepo(output.repoDir());
       const { view, features, version } = await appliedView(repo, options.view);
-      const platform = await openOfflinePlatform(repo.config, repo.dir);
-      const progress = new ProgressLine(output.progress);
-      try {
+      await withOfflinePlatform(repo.config, repo.dir, async (platform) => {
+        const progress = new ProgressLine(output.progress);
         const partitionRelation = platform.partitionRelation;
         const results = await validatePublished({
           engine: platform.engine,
@@ -247,9 +240,7 @@ export function registerOfflineCommands(program: Command, output: OfflineCommand
           );
         }
         if (failed.length > 0 && view.validation.policy === 'strict') process.exitCode = 1;
-      } finally {
-        await platform.close();
-      }
+      });
     });
 }
 

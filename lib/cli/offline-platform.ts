@@ -64,3 +64,17 @@ export async function openOfflinePlatform(
     close: () => engine.close(),
   };
 }
+
+/** Runs `work` with the offline platform open, and closes it afterwards whatever happens. */
+export async function withOfflinePlatform<T>(
+  config: FeatureRepoConfig,
+  repoDir: string,
+  work: (platform: OfflinePlatform) => Promise<T>,
+): Promise<T> {
+  const platform = await openOfflinePlatform(config, repoDir);
+  try {
+    return await work(platform);
+  } finally {
+    await platform.close();
+  }
+}
