@@ -1,54 +1,17 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { perEventFeaturesSql } from '../../lib/compute/feature-queries.js';
-import {
-  batchSource,
-  collectDefinitions,
-  div,
-  entity,
-  featureView,
-  validateFeatureRepo,
-} from '../../lib/index.js';
 import { DuckDBEngine } from '../../lib/stores/duckdb-engine.js';
 import { createTable } from '../support/duckdb-fixture.js';
 import { DIALECTS, runHistorical, teachDuckDBTrinoNames } from '../support/historical-harness.js';
 import { referenceFeatures } from '../support/reference-features.js';
+import { features, view } from '../support/spend-view.js';
 
 /**
  * Random small event sets, read at random times, through the compiled SQL of both dialects on DuckDB,
  * compared with the plain reference of DESIGN.md section 3. Times fall on whole minutes within a few
  * hours, so ties, hop boundaries and window edges happen often.
  */
-const user = entity({ name: 'user', joinKeys: { user_id: 'int64' } });
-const events = batchSource({
-  name: 'events',
-  path: 'events.parquet',
-  timestampField: 'ts',
-  createdTimestampField: 'created',
-  schema: { user_id: 'int64', ts: 'timestamp', created: 'timestamp', amount: 'float64', items: 'int64' },
-});
-const view = featureView({
-  name: 'spend',
-  entities: [user],
-  source: events,
-  fields: { items: 'int64' },
-  aggregations: [
-    {
-      column: 'amount',
-      functions: ['sum', 'count', 'mean', 'stddev', 'variance', 'min', 'max', 'last'],
-      windows: ['15m', '1h'],
-    },
-    { column: 'items', functions: ['sum', 'max'], windows: ['30m'], hop: '10m' },
-    { column: 'amount', functions: ['mean'], windows: ['13h'] },
-  ],
-  lastK: [{ column: 'amount', k: 3 }],
-  daysSinceFirstEvent: 'days_since_first',
-  daysSinceLastEvent: 'days_since_last',
-  derived: (f) => ({ share: div(f.amount_sum_15m, f.amount_sum_1h) }),
-  ttl: '45m',
-});
-const validated = validateFeatureRepo(collectDefinitions([user, events, view]));
-const features = validated.features.get('spend') ?? [];
 const BASE = Date.UTC(2024, 0, 1, 6);
 const SOURCE_COLUMNS = {
   user_id: 'BIGINT',

@@ -1,0 +1,122 @@
+import {
+  type OnlineScalar,
+  type OnlineStateLayout,
+  oldestUsefulTile,
+  type TileStats,
+  type ViewState,
+} from './online-state.js';
+
+/** One source row of one entity, as the online path sees it: times in epoch milliseconds. */
+export interface SourceEvent {
+  readonly ts: number;
+  /** The row's created time, when the source has one (breaks ties between rows of equal time). */
+  readonly created?: number;
+  /** Column -> value; timestamps as epoch milliseconds. */
+  readonly values: Readonly<Record<string, OnlineScalar | null>>;
+}
+
+/**
+ * The state of one entity built from its events in plain TypeScript: the events before `throughTs`
+ * fill tiles, recent values and first/last times; the rows at or before it give the latest row and
+ * the event time. Undefined when no row is at or before `throughTs`. The offline state SQL must give
+ * exactly this (tests compare them), and the streaming path folds events the same way.
+ */
+export function stateFromEvents(
+  layout: OnlineStateLayout,
+  events: readonly SourceEvent[],
+  throughTs: number,
+): ViewState | undefined {
+  const rows = events.filter((event) => event.ts <= throughTs);
+  if (rows.length === 0) return undefined;
+  const before = rows.filter((event) => event.ts < throughTs);
+
+  const tiles: Record<string, Record<string, Record<string, TileStats>>> = {};
+  for (const hop of layout.hops) {
+    const oldest = oldestUsefulTile(hop, throughTs);
+    const atHop: Record<string, Record<string, TileStats>> = {};
+    for (const event of before) {
+      const tile = Math.floor(event.ts / hop.hopMs);
+      if (tile < oldest) continue;
+      for (const { column, numeric } of hop.columns) {
+        const value = event.values[column];
+        if (value === null || value === undefined) continue;
+        const stats = atHop[String(tile)] ?? {};
+        stats[column] = addToTile(stats[column], value, numeric);
+        atHop[String(tile)] = stats;
+      }
+    }
+    tiles[String(hop.hopMs)] = atHop;
+  }
+
+  const recent: Record<string, [number, OnlineScalar][]> = {};
+  for (const { column, keep } of layout.recent) {
+    recent[column] = before
+      .flatMap((event): [number, OnlineScalar][] => {
+        const value = event.values[column];
+        return value === null || value === undefined ? [] : [[event.ts, value]];
+      })
+      .sort((a, b) => b[0] - a[0] || compareScalars(b[1], a[1]))
+      .slice(0, keep);
+  }
+
+  let latest: SourceEvent | undefined;
+  if (layout.fields.length > 0) {
+    for (const row of rows) {
+      if (!latest || compareRows(row, latest, layout.fields) > 0) latest = row;
+    }
+  }
+  const times = before.map((event) => event.ts);
+  return {
+    eventTs: Math.max(...rows.map((row) => row.ts)),
+    throughTs,
+    ...(layout.recency && times.length > 0
+      ? { firstTs: Math.min(...times), lastTs: Math.max(...times) }
+      : {}),
+    ...(latest
+      ? {
+          latest: {
+            ts: latest.ts,
+            values: Object.fromEntries(layout.fields.map((field) => [field, latest.values[field] ?? null])),
+          },
+        }
+      : {}),
+    tiles,
+    recent,
+  };
+}
+
+/** A tile's stats with one more non-null value. */
+export function addToTile(stats: TileStats | undefined, value: OnlineScalar, numeric: boolean): TileStats {
+  const n = (stats?.n ?? 0) + 1;
+  const min = stats?.min === undefined || compareScalars(value, stats.min) < 0 ? value : stats.min;
+  const max = stats?.max === undefined || compareScalars(value, stats.max) > 0 ? value : stats.max;
+  if (!numeric) return { n, min, max };
+  const number = Number(value);
+  return { n, s: (stats?.s ?? 0) + number, ss: (stats?.ss ?? 0) + number * number, min, max };
+}
+
+/** SQL's ordering of two non-null scalars of one column: numbers by value, strings by code point. */
+export function compareScalars(a: OnlineScalar, b: OnlineScalar): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
+  const left = String(a);
+  const right = String(b);
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+/** Which row is later for latest-value fields: time, then created time, then the values, nulls first. */
+function compareRows(a: SourceEvent, b: SourceEvent, fields: readonly string[]): number {
+  if (a.ts !== b.ts) return a.ts - b.ts;
+  const created = compareNullable(a.created ?? null, b.created ?? null);
+  if (created !== 0) return created;
+  for (const field of fields) {
+    const order = compareNullable(a.values[field] ?? null, b.values[field] ?? null);
+    if (order !== 0) return order;
+  }
+  return 0;
+}
+
+function compareNullable(a: OnlineScalar | null, b: OnlineScalar | null): number {
+  if (a === null || b === null) return a === b ? 0 : a === null ? -1 : 1;
+  return compareScalars(a, b);
+}
