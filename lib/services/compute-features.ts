@@ -8,10 +8,11 @@ import { FstoreError } from '../errors.js';
 import { splitIntoPartitionBatches } from '../stores/athena-partition-batches.js';
 import type { ObjectStore } from '../stores/object-store.js';
 import type { OfflineEngine } from '../stores/offline-engine.js';
-import { featurePartitionPrefix, formatDt } from '../stores/offline-layout.js';
+import { featurePartitionPrefix, featureVersionPrefix, formatDt } from '../stores/offline-layout.js';
 import {
   discardStaging,
   publishPartition,
+  readJsonBeside,
   stagingPrefix,
   writeJsonBeside,
 } from '../stores/partition-publisher.js';
@@ -128,10 +129,36 @@ export async function computeFeatures(options: ComputeFeaturesOptions): Promise<
       report({ stage: 'publish', partitionsDone: ++done, partitionsTotal: days.length, rows });
       return { dt, rows: validation.rows, published: !refused, validation } satisfies ComputedPartition;
     });
+    await recordLatestValidation(store, computation.view.name, version, jobId, partitions);
     return { view: computation.view.name, version, jobId, rows, partitions };
   } finally {
     await discardStaging(store, jobId);
   }
+}
+
+/** What `materialize` checks before it pushes a view online: the newest day's validation, whichever job wrote it. */
+export interface LatestValidation extends PartitionValidation {
+  readonly published: boolean;
+  readonly jobId: string;
+}
+
+export const LATEST_VALIDATION = 'latest-validation';
+
+/** Records the newest day's validation beside the version, unless a newer day is already recorded. */
+async function recordLatestValidation(
+  store: ObjectStore,
+  view: string,
+  version: string,
+  jobId: string,
+  partitions: readonly ComputedPartition[],
+): Promise<void> {
+  const newest = partitions.at(-1);
+  if (!newest) return;
+  const prefix = featureVersionPrefix(view, version);
+  const recorded = (await readJsonBeside(store, prefix, LATEST_VALIDATION)) as LatestValidation | undefined;
+  if (recorded && recorded.dt > newest.dt) return;
+  const latest: LatestValidation = { ...newest.validation, published: newest.published, jobId };
+  await writeJsonBeside(store, prefix, LATEST_VALIDATION, latest);
 }
 
 /** Summary statistics of every staged day in one query, read from the staged files when they are local. */

@@ -7,22 +7,18 @@ import {
 } from '../compute/feature-queries.js';
 import { DUCKDB_DIALECT } from '../compute/sql-dialect.js';
 import { quoteIdentifier as q, stringLiteral, timestampLiteral } from '../compute/sql-literals.js';
-import { closestName } from '../definitions/closest-name.js';
 import { expressionReferences } from '../definitions/expression.js';
-import { parseFeatureReference } from '../definitions/feature-service.js';
 import type { FeatureViewDefinition } from '../definitions/feature-view.js';
 import type { ValidatedFeatureRepo } from '../definitions/validate-feature-repo.js';
 import { FstoreError } from '../errors.js';
 import type { DuckDBEngine } from '../stores/duckdb-engine.js';
+import { resolveRequestedFeatures, UnknownFeatureError } from './requested-features.js';
+
+export { UnknownFeatureError };
 
 /** A spine that cannot be joined: missing file, timestamp column or join key. */
 export class SpineError extends FstoreError {
   override readonly name = 'SpineError';
-}
-
-/** Requested features that do not exist. */
-export class UnknownFeatureError extends FstoreError {
-  override readonly name = 'UnknownFeatureError';
 }
 
 export type SpineRow = Record<string, string | number | boolean | Date | null>;
@@ -143,53 +139,6 @@ export async function getHistoricalFeatures(
 }
 
 /** The requested features as (view, feature) pairs, whole views expanded; unknown names are reported together. */
-function resolveRequestedFeatures(
-  repo: ValidatedFeatureRepo,
-  options: HistoricalFeaturesOptions,
-): { view: string; feature: string }[] {
-  if ((options.features === undefined) === (options.service === undefined)) {
-    throw new UnknownFeatureError(
-      'give either features (view:feature, ...) or a feature service, not both or neither',
-    );
-  }
-  let references: { view: string; feature: string }[];
-  if (options.service !== undefined) {
-    const service = repo.repo.featureServices.find((s) => s.name === options.service);
-    if (!service) {
-      const suggestion = closestName(
-        options.service,
-        repo.repo.featureServices.map((s) => s.name),
-      );
-      throw new UnknownFeatureError(
-        `there is no feature service "${options.service}"${suggestion ? `; did you mean "${suggestion}"?` : ''}`,
-      );
-    }
-    references = [...service.features];
-  } else {
-    references = (options.features ?? []).map(parseFeatureReference);
-  }
-  const expanded = references.flatMap((reference) =>
-    reference.feature === '*'
-      ? (repo.features.get(reference.view) ?? []).map((f) => ({ view: reference.view, feature: f.name }))
-      : [reference],
-  );
-  if (expanded.length === 0)
-    throw new UnknownFeatureError('no features requested; name at least one view:feature');
-  const all = [...repo.features.entries()].flatMap(([view, features]) =>
-    features.map((f) => `${view}:${f.name}`),
-  );
-  const unknown = expanded.filter(({ view, feature }) => !all.includes(`${view}:${feature}`));
-  if (unknown.length > 0) {
-    const described = unknown.map(({ view, feature }) => {
-      const name = `${view}:${feature}`;
-      const suggestion = closestName(name, all);
-      return suggestion ? `${name} (did you mean ${suggestion}?)` : name;
-    });
-    throw new UnknownFeatureError(`unknown features: ${described.join(', ')}`);
-  }
-  return expanded;
-}
-
 /** Loads the spine into a table with `__row`, the input order; returns its columns. */
 async function loadSpine(engine: DuckDBEngine, spine: string | readonly SpineRow[]): Promise<string[]> {
   if (typeof spine === 'string') {

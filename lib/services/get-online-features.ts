@@ -1,0 +1,355 @@
+import type { ExpressionValue } from '../compute/evaluate-expression.js';
+import { evaluateExpression } from '../compute/evaluate-expression.js';
+import { type FeatureStatus, type ServedFeature, viewFeaturesAt } from '../compute/online-aggregator.js';
+import { expressionReferences } from '../definitions/expression.js';
+import type { OnDemandFeatureViewDefinition } from '../definitions/on-demand-feature-view.js';
+import type { ValueType } from '../definitions/value-type.js';
+import { FstoreError } from '../errors.js';
+import { encodeEntityKey, type JoinKeyValue } from '../stores/online-entity-key.js';
+import type { OnlineItemKey, OnlineStore } from '../stores/online-store.js';
+import { resolveRequestedFeatures, UnknownFeatureError } from './requested-features.js';
+import type { ServedView, ServingCatalog } from './serving-catalog.js';
+
+/** Limits on one request, so one caller cannot make the service read or return without bound. */
+export interface OnlineRequestLimits {
+  /** Entity rows per request. @default 1000 */
+  readonly maxEntityRows: number;
+  /** Features per request. @default 500 */
+  readonly maxFeatures: number;
+}
+
+export const DEFAULT_ONLINE_REQUEST_LIMITS: OnlineRequestLimits = { maxEntityRows: 1_000, maxFeatures: 500 };
+
+/** What a caller asks for, as in Feast's `get-online-features` body (already parsed from JSON). */
+export interface OnlineFeaturesRequest {
+  /** `view:feature` references (`view:*` for a whole view); give this or `featureService`. */
+  readonly features?: readonly string[];
+  readonly featureService?: string;
+  /** Column-major rows: join key (and on-demand request field) -> one value per row. */
+  readonly entities: Readonly<Record<string, readonly unknown[]>>;
+  /** Further request fields for on-demand features, column-major like `entities`. */
+  readonly requestContext?: Readonly<Record<string, readonly unknown[]>>;
+  /** Name features `view__feature`. @default false */
+  readonly fullFeatureNames?: boolean;
+}
+
+export interface OnlineFeatureColumn {
+  readonly values: unknown[];
+  readonly statuses: FeatureStatus[];
+  /** ISO 8601 UTC; the epoch when there is none (Feast's convention). */
+  readonly event_timestamps: string[];
+}
+
+/** Feast's response shape: column-major, join keys first, one result per name in `feature_names`. */
+export interface OnlineFeaturesResponse {
+  readonly metadata: { readonly feature_names: string[] };
+  readonly results: OnlineFeatureColumn[];
+}
+
+/** A request the service cannot answer as asked; `code` and `status` are what the HTTP edge returns. */
+export class OnlineRequestError extends FstoreError {
+  override readonly name = 'OnlineRequestError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+export interface GetOnlineFeaturesOptions {
+  readonly catalog: ServingCatalog;
+  readonly store: OnlineStore;
+  readonly request: OnlineFeaturesRequest;
+  /** The read time. @default Date.now */
+  readonly now?: () => number;
+  readonly limits?: OnlineRequestLimits;
+}
+
+const EPOCH = new Date(0).toISOString();
+
+/**
+ * Reads features for live requests: each distinct (entity, view) is read once, in one batched store
+ * call, computed as of now from its state (windows from hop tiles, TTL as OUTSIDE_MAX_AGE), fanned back
+ * out to every row that asked; on-demand features are evaluated from request fields and those values.
+ */
+export async function getOnlineFeatures(options: GetOnlineFeaturesOptions): Promise<OnlineFeaturesResponse> {
+  const { catalog, store, request } = options;
+  const limits = options.limits ?? DEFAULT_ONLINE_REQUEST_LIMITS;
+  const t = (options.now ?? Date.now)();
+  const requested = resolveFeatures(catalog, request, limits);
+  const columns = { ...(request.requestContext ?? {}), ...request.entities };
+  const rowCount = countRows(columns, limits);
+
+  // Views whose state is read: those requested and those on-demand features read.
+  const onDemandByName = new Map(
+    catalog.validated.repo.onDemandFeatureViews.map((view) => [view.name, view]),
+  );
+  const storedViews = new Set<string>();
+  const requestFields = new Map<string, ValueType>();
+  for (const { view, feature } of requested) {
+    const onDemand = onDemandByName.get(view);
+    if (!onDemand) {
+      storedViews.add(view);
+      continue;
+    }
+    const references = expressionReferences(onDemand.expressions[feature] as never);
+    for (const reference of references.features) if (reference.view) storedViews.add(reference.view);
+    for (const field of references.requestFields)
+      requestFields.set(field, onDemand.request[field] ?? 'float64');
+  }
+  const views = [...storedViews].map((name) => servedView(catalog, name));
+  const joinKeyNames = [...new Set(views.flatMap((view) => [...view.joinKeys.keys()]))];
+  for (const view of views) checkJoinKeys(view, columns);
+  for (const [field, type] of requestFields) checkRequestField(field, type, columns, requested);
+
+  // One item per distinct (entity, view): rows asking for the same entity share the read and the math.
+  const rowKeys = views.map((view) =>
+    Array.from({ length: rowCount }, (_, row) => entityKeyOf(view, columns, row)),
+  );
+  const distinct = new Map<string, OnlineItemKey>();
+  views.forEach((view, index) => {
+    for (const entityKey of rowKeys[index] ?? []) {
+      distinct.set(`${view.definition.name}\u0000${entityKey}`, {
+        entityKey,
+        view: view.definition.name,
+        version: view.version,
+      });
+    }
+  });
+  const keys = [...distinct.values()];
+  const items = await store.read(keys);
+  const served = new Map<string, Map<string, ServedFeature>>();
+  keys.forEach((key, index) => {
+    const view = servedView(catalog, key.view);
+    served.set(
+      `${key.view}\u0000${key.entityKey}`,
+      viewFeaturesAt(view.features, view.layout, items[index]?.state, t),
+    );
+  });
+  const featuresOfRow = (viewName: string, row: number): Map<string, ServedFeature> | undefined => {
+    const index = views.findIndex((view) => view.definition.name === viewName);
+    return served.get(`${viewName}\u0000${rowKeys[index]?.[row] ?? ''}`);
+  };
+
+  const featureNames: string[] = [...joinKeyNames];
+  const results: OnlineFeatureColumn[] = joinKeyNames.map((key) => ({
+    values: [...(columns[key] ?? [])],
+    statuses: Array.from({ length: rowCount }, () => 'PRESENT' as const),
+    event_timestamps: Array.from({ length: rowCount }, () => EPOCH),
+  }));
+  for (const { view, feature } of requested) {
+    featureNames.push(request.fullFeatureNames ? `${view}__${feature}` : feature);
+    const onDemand = onDemandByName.get(view);
+    const column: OnlineFeatureColumn = { values: [], statuses: [], event_timestamps: [] };
+    for (let row = 0; row < rowCount; row++) {
+      const value = onDemand
+        ? onDemandValue(onDemand, feature, row, columns, featuresOfRow)
+        : (featuresOfRow(view, row)?.get(feature) ?? missing);
+      column.values.push(toJsonValue(value.value));
+      column.statuses.push(value.status);
+      column.event_timestamps.push(
+        value.eventTs === undefined ? EPOCH : new Date(value.eventTs).toISOString(),
+      );
+    }
+    results.push(column);
+  }
+  return { metadata: { feature_names: featureNames }, results };
+}
+
+const missing: ServedFeature = { value: null, status: 'NOT_FOUND', eventTs: undefined };
+
+function resolveFeatures(
+  catalog: ServingCatalog,
+  request: OnlineFeaturesRequest,
+  limits: OnlineRequestLimits,
+): { view: string; feature: string }[] {
+  if ((request.features === undefined) === (request.featureService === undefined)) {
+    throw new OnlineRequestError(
+      'INVALID_REQUEST',
+      'give either "features" (["view:feature", ...]) or "feature_service", not both or neither',
+    );
+  }
+  if (request.features && request.features.length > limits.maxFeatures) {
+    throw new OnlineRequestError(
+      'TOO_MANY_FEATURES',
+      `"features" names ${request.features.length} features; at most ${limits.maxFeatures} are allowed per request, so split the request`,
+    );
+  }
+  let requested: { view: string; feature: string }[];
+  try {
+    requested = resolveRequestedFeatures(catalog.validated, {
+      features: request.features,
+      service: request.featureService,
+    });
+  } catch (error) {
+    if (error instanceof UnknownFeatureError) throw new OnlineRequestError('UNKNOWN_FEATURE', error.message);
+    throw error;
+  }
+  if (requested.length > limits.maxFeatures) {
+    throw new OnlineRequestError(
+      'TOO_MANY_FEATURES',
+      `the request expands to ${requested.length} features; at most ${limits.maxFeatures} are allowed per request, so split the request`,
+    );
+  }
+  const offlineOnly = [...new Set(requested.map((r) => r.view))].filter(
+    (view) => catalog.views.get(view)?.definition.online === false,
+  );
+  if (offlineOnly.length > 0) {
+    throw new OnlineRequestError(
+      'NOT_SERVED_ONLINE',
+      `feature view ${offlineOnly.map((v) => `"${v}"`).join(', ')} is not served online (online: false); read it with get-historical-features or set online: true and apply`,
+    );
+  }
+  return requested;
+}
+
+function servedView(catalog: ServingCatalog, name: string): ServedView {
+  const view = catalog.views.get(name);
+  if (!view)
+    throw new OnlineRequestError(
+      'UNKNOWN_FEATURE',
+      `on-demand features read view "${name}", which is not a feature view`,
+    );
+  return view;
+}
+
+function countRows(
+  columns: Readonly<Record<string, readonly unknown[]>>,
+  limits: OnlineRequestLimits,
+): number {
+  const lengths = Object.entries(columns).map(([name, values]) => {
+    if (!Array.isArray(values)) {
+      throw new OnlineRequestError(
+        'INVALID_REQUEST',
+        `entities.${name} must be a list of values, one per row`,
+      );
+    }
+    return [name, values.length] as const;
+  });
+  const counts = new Set(lengths.map(([, length]) => length));
+  if (counts.size > 1) {
+    throw new OnlineRequestError(
+      'INVALID_REQUEST',
+      `entities columns have different lengths (${lengths.map(([name, length]) => `${name}: ${length}`).join(', ')}); give one value per row in each`,
+    );
+  }
+  const rows = lengths[0]?.[1] ?? 0;
+  if (rows === 0) {
+    throw new OnlineRequestError(
+      'INVALID_REQUEST',
+      'entities holds no rows; give each join key a list of at least one value',
+    );
+  }
+  if (rows > limits.maxEntityRows) {
+    throw new OnlineRequestError(
+      'TOO_MANY_ROWS',
+      `entities holds ${rows} rows; at most ${limits.maxEntityRows} are allowed per request, so split the request`,
+    );
+  }
+  return rows;
+}
+
+function checkJoinKeys(view: ServedView, columns: Readonly<Record<string, readonly unknown[]>>): void {
+  for (const [key, type] of view.joinKeys) {
+    const values = columns[key];
+    if (!values) {
+      const entity = view.definition.entities.find((e) => key in e.joinKeys)?.name ?? '';
+      throw new OnlineRequestError(
+        'MISSING_JOIN_KEY',
+        `entities has no "${key}" (join key of entity "${entity}", needed by view "${view.definition.name}"); add "${key}": [...] with one value per row`,
+      );
+    }
+    values.forEach((value, row) => {
+      const ok = type === 'string' ? typeof value === 'string' : isInt64(value);
+      if (!ok) {
+        throw new OnlineRequestError(
+          'INVALID_ENTITY_KEY',
+          `entities.${key}[${row}] is ${JSON.stringify(value) ?? String(value)}; "${key}" is an ${type === 'string' ? 'string' : 'int64'} join key, so give ${type === 'string' ? 'a string' : 'an integer (or a string of digits beyond 2^53)'}`,
+        );
+      }
+    });
+  }
+}
+
+function isInt64(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isSafeInteger(value);
+  if (typeof value !== 'string' || !/^-?\d{1,19}$/.test(value)) return false;
+  const integer = BigInt(value);
+  return integer >= -(2n ** 63n) && integer < 2n ** 63n;
+}
+
+function checkRequestField(
+  field: string,
+  type: ValueType,
+  columns: Readonly<Record<string, readonly unknown[]>>,
+  requested: readonly { view: string; feature: string }[],
+): void {
+  const values = columns[field];
+  if (!values) {
+    const users = requested.map((r) => `${r.view}:${r.feature}`).join(', ');
+    throw new OnlineRequestError(
+      'MISSING_REQUEST_FIELD',
+      `on-demand features (${users}) need request field "${field}"; add "${field}": [...] to entities or request_context`,
+    );
+  }
+  values.forEach((value, row) => {
+    if (value === null) return;
+    const ok =
+      type === 'int64' || type === 'float64'
+        ? typeof value === 'number' && Number.isFinite(value)
+        : type === 'bool'
+          ? typeof value === 'boolean'
+          : typeof value === 'string';
+    if (!ok) {
+      throw new OnlineRequestError(
+        'INVALID_REQUEST_FIELD',
+        `request field ${field}[${row}] is ${JSON.stringify(value) ?? String(value)}; it is ${type}, so give ${type === 'int64' || type === 'float64' ? 'a number' : type === 'bool' ? 'true or false' : 'a string'} or null`,
+      );
+    }
+  });
+}
+
+function entityKeyOf(
+  view: ServedView,
+  columns: Readonly<Record<string, readonly unknown[]>>,
+  row: number,
+): string {
+  const keys: Record<string, JoinKeyValue> = {};
+  for (const [key, type] of view.joinKeys) {
+    const value = columns[key]?.[row];
+    keys[key] =
+      type === 'string'
+        ? String(value)
+        : typeof value === 'string' && !Number.isSafeInteger(Number(value))
+          ? BigInt(value)
+          : Number(value);
+  }
+  return encodeEntityKey(keys);
+}
+
+function onDemandValue(
+  view: OnDemandFeatureViewDefinition,
+  feature: string,
+  row: number,
+  columns: Readonly<Record<string, readonly unknown[]>>,
+  featuresOfRow: (view: string, row: number) => Map<string, ServedFeature> | undefined,
+): ServedFeature {
+  let eventTs: number | undefined;
+  const value = evaluateExpression(view.expressions[feature] as never, {
+    feature: (reference) => {
+      const input = featuresOfRow(reference.view ?? '', row)?.get(reference.name);
+      if (input?.eventTs !== undefined) eventTs = Math.max(eventTs ?? 0, input.eventTs);
+      return input?.value ?? null;
+    },
+    requestField: (name) => (columns[name]?.[row] ?? null) as ExpressionValue,
+  });
+  return { value, status: value === null ? 'NULL_VALUE' : 'PRESENT', eventTs };
+}
+
+function toJsonValue(value: ExpressionValue): unknown {
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map((item) => (item instanceof Date ? item.toISOString() : item));
+  return value;
+}

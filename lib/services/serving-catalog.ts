@@ -1,0 +1,39 @@
+import { type OnlineStateLayout, onlineStateLayout } from '../compute/online-state.js';
+import type { FeatureViewDefinition } from '../definitions/feature-view.js';
+import type { ResolvedFeature } from '../definitions/resolved-features.js';
+import type { ValidatedFeatureRepo } from '../definitions/validate-feature-repo.js';
+import type { JoinKeyType } from '../definitions/value-type.js';
+import type { AppliedRepo } from '../registry/repo-from-registry.js';
+
+/** A feature view as the online path needs it: its definition, features, version, state layout, join keys. */
+export interface ServedView {
+  readonly definition: FeatureViewDefinition;
+  readonly features: readonly ResolvedFeature[];
+  readonly version: string;
+  readonly layout: OnlineStateLayout;
+  /** Join key -> type, over the view's entities, in declaration order. */
+  readonly joinKeys: ReadonlyMap<string, JoinKeyType>;
+}
+
+/** The applied definitions prepared once for serving and materializing (layouts are derived once, not per request). */
+export interface ServingCatalog {
+  readonly validated: ValidatedFeatureRepo;
+  readonly views: ReadonlyMap<string, ServedView>;
+}
+
+export function servingCatalog(applied: AppliedRepo): ServingCatalog {
+  const views = new Map<string, ServedView>();
+  for (const definition of applied.validated.repo.featureViews) {
+    const features = applied.validated.features.get(definition.name) ?? [];
+    views.set(definition.name, {
+      definition,
+      features,
+      version: applied.versions.get(`feature_view/${definition.name}`) ?? '',
+      layout: onlineStateLayout(definition, features),
+      joinKeys: new Map(
+        definition.entities.flatMap((entity) => Object.entries(entity.joinKeys) as [string, JoinKeyType][]),
+      ),
+    });
+  }
+  return { validated: applied.validated, views };
+}
