@@ -9,6 +9,7 @@ import { formatObjectDescription, formatObjectList } from './format-catalog.js';
 import { formatApplyResult, formatPlan } from './format-plan.js';
 import { initFeatureRepo } from './init-feature-repo.js';
 import { registerOfflineCommands } from './offline-commands.js';
+import { registerOnlineCommands } from './online-commands.js';
 import { withRegistry } from './open-registry.js';
 import { packageVersion } from './package-root.js';
 
@@ -153,12 +154,9 @@ export function buildProgram(output: CliOutput): Command {
       });
     });
 
-  registerOfflineCommands(program, {
-    print,
-    printJson,
-    progress: output.err,
-    repoDir: () => globals().repo,
-  });
+  const commandOutput = { print, printJson, progress: output.err, repoDir: () => globals().repo };
+  registerOfflineCommands(program, commandOutput);
+  registerOnlineCommands(program, commandOutput);
 
   program
     .command('demo')

@@ -33,13 +33,18 @@ export function viewFeaturesAt(
   state: ViewState | undefined,
   t: number,
 ): Map<string, ServedFeature> {
-  const served = new Map<string, ServedFeature>();
   if (!state) {
-    for (const feature of features) {
-      served.set(feature.name, { value: null, status: 'NOT_FOUND', eventTs: undefined });
-    }
-    return served;
+    // An entity the store has never seen has had no events: its values are those of no events (count 0,
+    // an empty last-k), exactly what training sees for it, and every status says NOT_FOUND.
+    const empty = viewFeaturesAt(features, layout, { eventTs: 0, throughTs: t, tiles: {}, recent: {} }, t);
+    return new Map(
+      [...empty].map(([name, feature]) => [
+        name,
+        { value: feature.value, status: 'NOT_FOUND', eventTs: undefined },
+      ]),
+    );
   }
+  const served = new Map<string, ServedFeature>();
   const eventTs = state.eventTs;
   const present = (value: OnlineValue): ServedFeature => ({
     value,

@@ -79,6 +79,7 @@ export async function getOnlineFeatures(options: GetOnlineFeaturesOptions): Prom
   const limits = options.limits ?? DEFAULT_ONLINE_REQUEST_LIMITS;
   const t = (options.now ?? Date.now)();
   const requested = resolveFeatures(catalog, request, limits);
+  if (!request.fullFeatureNames) refuseNameCollisions(requested);
   const columns = { ...(request.requestContext ?? {}), ...request.entities };
   const rowCount = countRows(columns, limits);
 
@@ -203,6 +204,20 @@ function resolveFeatures(
     );
   }
   return requested;
+}
+
+/** Without full names, two views' features of one name would be two columns of one name. */
+function refuseNameCollisions(requested: readonly { view: string; feature: string }[]): void {
+  const viewsByName = new Map<string, string[]>();
+  for (const { view, feature } of requested)
+    viewsByName.set(feature, [...(viewsByName.get(feature) ?? []), view]);
+  const collisions = [...viewsByName].filter(([, views]) => views.length > 1);
+  if (collisions.length > 0) {
+    throw new OnlineRequestError(
+      'FEATURE_NAME_COLLISION',
+      `feature names collide: ${collisions.map(([name, views]) => `${name} (${views.join(', ')})`).join('; ')}; set "full_feature_names": true to name them view__feature`,
+    );
+  }
 }
 
 function servedView(catalog: ServingCatalog, name: string): ServedView {

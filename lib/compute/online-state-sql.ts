@@ -1,0 +1,331 @@
+import { isScalarType, type ValueType } from '../definitions/value-type.js';
+import { FstoreError } from '../errors.js';
+import type { ResultRow } from '../stores/offline-engine.js';
+import {
+  type OnlineScalar,
+  type OnlineStateLayout,
+  oldestUsefulTile,
+  type TileStats,
+  type ViewState,
+} from './online-state.js';
+import type { SqlDialect } from './sql-dialect.js';
+import { quoteIdentifier as q, timestampLiteral } from './sql-literals.js';
+import type { ViewComputation } from './view-features-sql.js';
+
+export interface OnlineStateSqlOptions {
+  /**
+   * Only entities with a source row in [changedFrom, through]: an incremental materialization, whose
+   * other entities' states have not changed. Their states are still computed from their whole history.
+   * @default every entity with a row at or before `through`
+   */
+  readonly changedFrom?: Date;
+}
+
+/** A state row the engine returned that does not read as a state (a missing key or event time). */
+export class OnlineStateRowError extends FstoreError {
+  override readonly name = 'OnlineStateRowError';
+}
+
+const TS = '"__ts"';
+const CREATED = '"__created"';
+const LATEST_RANK = '"__latest_rank"';
+
+/** Output column names, shared by the SQL and the row decoder. */
+const out = {
+  eventTs: '__event_ts',
+  firstTs: '__first_ts',
+  lastTs: '__last_ts',
+  tiles: (hop: number) => `__tiles_${hop}`,
+  stat: (hop: number, column: number, kind: StatKind) => `__t${hop}_c${column}_${kind}`,
+  recentValues: (index: number) => `__recent_${index}_v`,
+  recentTimes: (index: number) => `__recent_${index}_ts`,
+  latestTs: '__latest_ts',
+  field: (index: number) => `__field_${index}`,
+};
+
+type StatKind = 'n' | 's' | 'ss' | 'min' | 'max';
+
+/** Which stats a tile keeps for a column: sums for numbers, min/max for values with an order. */
+function statKinds(numeric: boolean, type: ValueType | undefined): StatKind[] {
+  const kinds: StatKind[] = ['n'];
+  if (numeric) kinds.push('s', 'ss');
+  // Vectors have no min/max feature (validation refuses them), so their tiles keep only counts.
+  if (type === undefined || isScalarType(type)) kinds.push('min', 'max');
+  return kinds;
+}
+
+/**
+ * The online state of every entity of a view as of `through`, one row per entity, computed by the
+ * offline engine for materialization. The state follows DESIGN.md section 3 exactly as the streaming
+ * fold builds it (`stateFromEvents` in online-fold.ts): tiles, recent values and first/last times from
+ * the rows before `through`; the event time and the latest-value row from the rows at or before it.
+ *
+ * The source is read once: each row is annotated by window functions (its hop tiles' stats, its rank
+ * among the entity's recent values and among its rows for latest-value fields), then one GROUP BY per
+ * entity gathers the annotated rows into arrays with `array_agg(... ORDER BY ...) FILTER (WHERE ...)`,
+ * which DuckDB and Trino both accept. Times come out as epoch milliseconds (BIGINT), and so do the values
+ * of timestamp columns, so the state holds numbers only.
+ *
+ * @example
+ * const sql = onlineStateSql(computation, onlineStateLayout(view, features), new Date(), ATHENA_DIALECT);
+ * for await (const rows of engine.stream(sql)) rows.map((row) => viewStateFromRow(row, layout, through, keys));
+ */
+export function onlineStateSql(
+  computation: ViewComputation,
+  layout: OnlineStateLayout,
+  through: Date,
+  dialect: SqlDialect,
+  options: OnlineStateSqlOptions = {},
+): string {
+  const { view, sourceRelation } = computation;
+  const keys = view.entities.flatMap((entity) => Object.keys(entity.joinKeys));
+  const keyList = keys.map(q).join(', ');
+  const throughMs = through.getTime();
+  const timestampColumn = q(view.source.timestampField);
+  const createdColumn =
+    view.source.kind === 'batch_source' && view.source.createdTimestampField
+      ? q(view.source.createdTimestampField)
+      : undefined;
+  const types = layout.columnTypes;
+
+  const columns = [
+    ...new Set([
+      ...layout.hops.flatMap((hop) => hop.columns.map((c) => c.column)),
+      ...layout.recent.map((r) => r.column),
+      ...layout.fields,
+    ]),
+  ];
+  const aliases = new Map(columns.map((column, index) => [column, q(`__c${index}`)]));
+  const alias = (column: string): string => aliases.get(column) ?? q(column);
+  // Timestamp values leave as epoch ms; they are compared and ordered as timestamps before that.
+  const stored = (sql: string, column: string): string =>
+    types[column] === 'timestamp' ? dialect.epochMs(sql) : sql;
+  const before = `${TS} < ${throughMs}`;
+  // Athena's result text of an array leaves strings unquoted (`[a, 007]` reads back as ['a', 7]), so
+  // lists of strings travel as JSON there, which the Athena engine parses exactly.
+  const list = (sql: string, column: string): string =>
+    dialect.name === 'athena' && types[column] === 'string' ? `CAST(${sql} AS JSON)` : sql;
+
+  // With nothing but tiles, rows older than every useful tile and than `changedFrom` change no state
+  // of a changed entity (its event time is at or after `changedFrom`), so they need not be read.
+  const onlyTiles = !layout.recency && layout.recent.length === 0 && layout.fields.length === 0;
+  const lowerBoundMs =
+    onlyTiles && options.changedFrom
+      ? Math.min(
+          options.changedFrom.getTime(),
+          ...layout.hops.map((hop) => oldestUsefulTile(hop, throughMs) * hop.hopMs),
+        )
+      : undefined;
+  const conditions = [
+    ...keys.map((key) => `${q(key)} IS NOT NULL`),
+    `${timestampColumn} IS NOT NULL`,
+    // Times count at millisecond precision: a row 0.5 ms after `through` is at `through`.
+    `${timestampColumn} < ${timestampLiteral(new Date(throughMs + 1))}`,
+    ...(lowerBoundMs === undefined
+      ? []
+      : [`${timestampColumn} >= ${timestampLiteral(new Date(lowerBoundMs))}`]),
+  ];
+  const tileOf = (i: number) => q(`__tile_${i}`);
+  const eventsCte = `"__events" AS (SELECT ${keyList}, ${dialect.epochMs(timestampColumn)} AS ${TS}${
+    createdColumn ? `, ${dialect.epochMs(createdColumn)} AS ${CREATED}` : ''
+  }${columns.map((column) => `, ${q(column)} AS ${alias(column)}`).join('')}${layout.hops
+    .map((hop, i) => `, ${dialect.floorDiv(dialect.epochMs(timestampColumn), hop.hopMs)} AS ${tileOf(i)}`)
+    .join('')} FROM ${sourceRelation} WHERE ${conditions.join(' AND ')})`;
+
+  // Per-row annotations: every window below partitions the one scan of the source.
+  const annotations: string[] = [];
+  const aggregates: string[] = [`MAX(${TS}) AS ${q(out.eventTs)}`];
+  if (layout.recency) {
+    aggregates.push(
+      `MIN(CASE WHEN ${before} THEN ${TS} END) AS ${q(out.firstTs)}`,
+      `MAX(CASE WHEN ${before} THEN ${TS} END) AS ${q(out.lastTs)}`,
+    );
+  }
+
+  layout.hops.forEach((hop, i) => {
+    const tile = tileOf(i);
+    const inTile = `OVER (PARTITION BY ${keyList}, ${tile})`;
+    const representative = q(`__tile_rank_${i}`);
+    annotations.push(
+      `ROW_NUMBER() OVER (PARTITION BY ${keyList}, ${tile} ORDER BY ${TS}) AS ${representative}`,
+    );
+    // The tile's first row stands for it; it is before `through` exactly when the tile holds a row that is.
+    const kept = `${representative} = 1 AND ${before} AND ${tile} >= ${oldestUsefulTile(hop, throughMs)}`;
+    aggregates.push(`array_agg(${tile} ORDER BY ${tile}) FILTER (WHERE ${kept}) AS ${q(out.tiles(i))}`);
+    hop.columns.forEach(({ column, numeric }, j) => {
+      const value = `CASE WHEN ${before} THEN ${alias(column)} END`;
+      const type = types[column];
+      const statSql: Record<StatKind, string> = {
+        n: `COUNT(${value}) ${inTile}`,
+        // Sums keep the column's type (DuckDB would widen BIGINT sums to HUGEINT).
+        s: `CAST(SUM(${value}) ${inTile} AS ${type === 'int64' ? 'BIGINT' : 'DOUBLE'})`,
+        ss: `SUM(CAST(${value} AS DOUBLE) * CAST(${value} AS DOUBLE)) ${inTile}`,
+        min: stored(`MIN(${value}) ${inTile}`, column),
+        max: stored(`MAX(${value}) ${inTile}`, column),
+      };
+      for (const kind of statKinds(numeric, type)) {
+        const name = q(out.stat(i, j, kind));
+        annotations.push(`${statSql[kind]} AS ${name}`);
+        const gathered = `array_agg(${name} ORDER BY ${tile}) FILTER (WHERE ${kept})`;
+        aggregates.push(`${kind === 'min' || kind === 'max' ? list(gathered, column) : gathered} AS ${name}`);
+      }
+    });
+  });
+
+  layout.recent.forEach(({ column, keep }, j) => {
+    const c = alias(column);
+    const eligible = `${before} AND ${c} IS NOT NULL`;
+    const rank = q(`__recent_rank_${j}`);
+    // Ties in time: the larger value counts as the newer one (DESIGN.md section 3, last/last-k).
+    const newestFirst = `${TS} DESC, ${c} DESC`;
+    annotations.push(
+      `ROW_NUMBER() OVER (PARTITION BY ${keyList}, CASE WHEN ${eligible} THEN 1 ELSE 0 END ORDER BY ${newestFirst}) AS ${rank}`,
+    );
+    const filter = `FILTER (WHERE ${eligible} AND ${rank} <= ${keep})`;
+    aggregates.push(
+      `${list(`array_agg(${stored(c, column)} ORDER BY ${newestFirst}) ${filter}`, column)} AS ${q(out.recentValues(j))}`,
+      `array_agg(${TS} ORDER BY ${newestFirst}) ${filter} AS ${q(out.recentTimes(j))}`,
+    );
+  });
+
+  if (layout.fields.length > 0) {
+    // The reverse of view-features-sql's ascending (time, created, values) NULLS FIRST: rank 1 is the latest.
+    const order = [TS, ...(createdColumn ? [CREATED] : []), ...layout.fields.map(alias)].map(
+      (c) => `${c} DESC NULLS LAST`,
+    );
+    annotations.push(
+      `ROW_NUMBER() OVER (PARTITION BY ${keyList} ORDER BY ${order.join(', ')}) AS ${LATEST_RANK}`,
+    );
+    // The latest row has the greatest time by construction.
+    aggregates.push(`MAX(${TS}) AS ${q(out.latestTs)}`);
+    layout.fields.forEach((field, j) => {
+      aggregates.push(
+        `arbitrary(${stored(alias(field), field)}) FILTER (WHERE ${LATEST_RANK} = 1) AS ${q(out.field(j))}`,
+      );
+    });
+  }
+
+  const annotatedCte = `"__annotated" AS (SELECT *${annotations.map((a) => `, ${a}`).join('')} FROM "__events")`;
+  const having = options.changedFrom ? ` HAVING MAX(${TS}) >= ${options.changedFrom.getTime()}` : '';
+  return `WITH ${eventsCte},\n${annotatedCte}\nSELECT ${keyList}, ${aggregates.join(', ')} FROM "__annotated" GROUP BY ${keyList}${having}`;
+}
+
+/**
+ * Reads one row of `onlineStateSql` into the entity's join keys and its `ViewState`. Accepts what the
+ * engines return: BIGINT as number or bigint, timestamps as Date, arrays as arrays or JSON text, a
+ * missing array as null.
+ */
+export function viewStateFromRow(
+  row: ResultRow,
+  layout: OnlineStateLayout,
+  through: Date,
+  keyColumns: readonly string[],
+): { keys: Record<string, number | bigint | string>; state: ViewState } {
+  const keys: Record<string, number | bigint | string> = {};
+  for (const key of keyColumns) {
+    const value = row[key];
+    if (typeof value !== 'number' && typeof value !== 'bigint' && typeof value !== 'string') {
+      throw new OnlineStateRowError(
+        `online state row has no value for join key "${key}" (got ${String(value)}); select the view's join keys in the state query`,
+      );
+    }
+    keys[key] = value;
+  }
+  const eventTs = epochMsOf(row[out.eventTs]);
+  if (eventTs === undefined) {
+    throw new OnlineStateRowError(
+      `online state row for ${JSON.stringify(keys, bigintAsString)} has no ${out.eventTs}; rows come from onlineStateSql`,
+    );
+  }
+
+  const tiles: Record<string, Record<string, Record<string, TileStats>>> = {};
+  layout.hops.forEach((hop, i) => {
+    const atHop: Record<string, Record<string, TileStats>> = {};
+    const indices = arrayOf(row[out.tiles(i)]);
+    indices.forEach((index, k) => {
+      const stats: Record<string, TileStats> = {};
+      hop.columns.forEach(({ column, numeric }, j) => {
+        const stat = (kind: StatKind): unknown => arrayOf(row[out.stat(i, j, kind)])[k];
+        const n = numberOf(stat('n')) ?? 0;
+        if (n === 0) return;
+        const min = scalarOf(stat('min'));
+        const max = scalarOf(stat('max'));
+        stats[column] = {
+          n,
+          ...(numeric ? { s: numberOf(stat('s')) ?? 0, ss: numberOf(stat('ss')) ?? 0 } : {}),
+          ...(min === null ? {} : { min }),
+          ...(max === null ? {} : { max }),
+        };
+      });
+      if (Object.keys(stats).length > 0) atHop[String(numberOf(index))] = stats;
+    });
+    tiles[String(hop.hopMs)] = atHop;
+  });
+
+  const recent: Record<string, [number, OnlineScalar][]> = {};
+  layout.recent.forEach(({ column }, j) => {
+    const values = arrayOf(row[out.recentValues(j)]);
+    const times = arrayOf(row[out.recentTimes(j)]);
+    recent[column] = values.flatMap((value, k): [number, OnlineScalar][] => {
+      const scalar = scalarOf(value);
+      const ts = epochMsOf(times[k]);
+      return scalar === null || ts === undefined ? [] : [[ts, scalar]];
+    });
+  });
+
+  const firstTs = layout.recency ? epochMsOf(row[out.firstTs]) : undefined;
+  const lastTs = layout.recency ? epochMsOf(row[out.lastTs]) : undefined;
+  const latestTs = layout.fields.length > 0 ? epochMsOf(row[out.latestTs]) : undefined;
+  return {
+    keys,
+    state: {
+      eventTs,
+      throughTs: through.getTime(),
+      ...(firstTs === undefined ? {} : { firstTs }),
+      ...(lastTs === undefined ? {} : { lastTs }),
+      ...(latestTs === undefined
+        ? {}
+        : {
+            latest: {
+              ts: latestTs,
+              values: Object.fromEntries(
+                layout.fields.map((field, j) => [field, scalarOf(row[out.field(j)])]),
+              ),
+            },
+          }),
+      tiles,
+      recent,
+    },
+  };
+}
+
+/** An array column; lists of strings may arrive as JSON text (see `onlineStateSql`). */
+function arrayOf(value: unknown): readonly unknown[] {
+  const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  return Array.isArray(parsed) ? parsed : [];
+}
+
+function numberOf(value: unknown): number | undefined {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  return undefined;
+}
+
+function epochMsOf(value: unknown): number | undefined {
+  return value instanceof Date ? value.getTime() : numberOf(value);
+}
+
+/**
+ * A value as state holds it. Timestamp columns already arrive as epoch ms; a Date is turned into one all
+ * the same. Vector fields arrive as arrays and are kept as they are.
+ */
+function scalarOf(value: unknown): OnlineScalar | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === 'bigint') return Number(value);
+  return value as OnlineScalar;
+}
+
+function bigintAsString(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? String(value) : value;
+}

@@ -1,0 +1,217 @@
+import type { OnlineStateLayout } from '../compute/online-state.js';
+import { onlineStateSql, viewStateFromRow } from '../compute/online-state-sql.js';
+import { dialectFor } from '../compute/sql-dialect.js';
+import type { FeatureViewDefinition } from '../definitions/feature-view.js';
+import { FstoreError } from '../errors.js';
+import type { MaterializationWatermarks } from '../registry/materialization-watermarks.js';
+import type { ObjectStore } from '../stores/object-store.js';
+import type { OfflineEngine } from '../stores/offline-engine.js';
+import { featureVersionPrefix } from '../stores/offline-layout.js';
+import { encodeEntityKey, type JoinKeyValue } from '../stores/online-entity-key.js';
+import type { OnlineItem, OnlineStore } from '../stores/online-store.js';
+import { readJsonBeside } from '../stores/partition-publisher.js';
+import { LATEST_VALIDATION, type LatestValidation } from './compute-features.js';
+import type { ServedView, ServingCatalog } from './serving-catalog.js';
+
+export interface MaterializeOptions {
+  readonly engine: OfflineEngine;
+  /** The offline object store, where computed partitions record their validation. */
+  readonly offlineStore: ObjectStore;
+  readonly onlineStore: OnlineStore;
+  readonly catalog: ServingCatalog;
+  /** The relation each view's source is read from (as for compute). */
+  readonly sourceRelation: (view: FeatureViewDefinition) => string;
+  /** Views to materialize. @default every view with `online: true` */
+  readonly views?: readonly string[];
+  /** Entities with a source row at or after this time are written. @default all entities */
+  readonly start?: Date;
+  /** The states are as of this time: events before it, latest-value rows at or before it. */
+  readonly end: Date;
+  /** Rows taken from the engine at a time; only this many states are held in memory. @default 2000 */
+  readonly chunkRows?: number;
+  readonly onProgress?: (progress: MaterializeProgress) => void;
+}
+
+export interface MaterializeProgress {
+  readonly view: string;
+  readonly items: number;
+  readonly written: number;
+  readonly skipped: number;
+}
+
+export interface MaterializedView {
+  readonly view: string;
+  readonly version: string;
+  /** States computed (entities with rows in the range). */
+  readonly items: number;
+  readonly written: number;
+  /** Items the online store already held as new or newer (a replay or an older backfill). */
+  readonly skipped: number;
+  /** Why the view was not materialized, when it was not. */
+  readonly refused?: string;
+}
+
+export interface MaterializeResult {
+  readonly start: Date | undefined;
+  readonly end: Date;
+  readonly views: readonly MaterializedView[];
+}
+
+/** A view that cannot be materialized as asked: unknown, not online, or an empty range. */
+export class MaterializeError extends FstoreError {
+  override readonly name = 'MaterializeError';
+}
+
+/**
+ * Writes each view's online state as of `end` for every entity with rows in [start, end]: its hop tiles,
+ * recent values, first/last event times and latest row, computed by the offline engine and streamed
+ * in chunks. Each write is kept only if newer than what the online store holds, so an older backfill
+ * never overwrites a newer value and running the same materialization twice changes nothing. A view
+ * whose newest computed partition failed strict validation is refused and left as it was.
+ */
+export async function materialize(options: MaterializeOptions): Promise<MaterializeResult> {
+  const { start, end } = options;
+  if (start && !(start.getTime() <= end.getTime())) {
+    throw new MaterializeError(
+      `the range ${start.toISOString()} .. ${end.toISOString()} is reversed; give a start at or before the end`,
+    );
+  }
+  const views = selectViews(options.catalog, options.views);
+  const results: MaterializedView[] = [];
+  for (const view of views) results.push(await materializeView(options, view, start));
+  return { start, end, views: results };
+}
+
+export interface MaterializeIncrementalOptions extends Omit<MaterializeOptions, 'start'> {
+  readonly watermarks: MaterializationWatermarks;
+}
+
+/**
+ * Materializes each view from where the last run of its version stopped (its watermark) up to `end`,
+ * then moves the watermark to `end`. A version never materialized starts from the beginning.
+ */
+export async function materializeIncremental(
+  options: MaterializeIncrementalOptions,
+): Promise<MaterializeResult & { readonly starts: ReadonlyMap<string, Date | undefined> }> {
+  const views = selectViews(options.catalog, options.views);
+  const results: MaterializedView[] = [];
+  const starts = new Map<string, Date | undefined>();
+  for (const view of views) {
+    const name = view.definition.name;
+    const watermark = await options.watermarks.get(name, view.version);
+    starts.set(name, watermark);
+    if (watermark && watermark.getTime() >= options.end.getTime()) {
+      results.push({ view: name, version: view.version, items: 0, written: 0, skipped: 0 });
+      continue;
+    }
+    const result = await materializeView(options, view, watermark);
+    results.push(result);
+    if (result.refused === undefined) await options.watermarks.advance(name, view.version, options.end);
+  }
+  return { start: undefined, end: options.end, views: results, starts };
+}
+
+function selectViews(catalog: ServingCatalog, names: readonly string[] | undefined): ServedView[] {
+  if (!names || names.length === 0) {
+    return [...catalog.views.values()].filter((view) => view.definition.online);
+  }
+  return names.map((name) => {
+    const view = catalog.views.get(name);
+    if (!view) {
+      const known = [...catalog.views.keys()];
+      throw new MaterializeError(
+        `there is no feature view "${name}" in the applied registry; known views: ${known.join(', ') || 'none (run fstore apply)'}`,
+      );
+    }
+    if (!view.definition.online) {
+      throw new MaterializeError(
+        `feature view "${name}" has online: false; set online: true and apply to serve it`,
+      );
+    }
+    return view;
+  });
+}
+
+async function materializeView(
+  options: MaterializeOptions,
+  view: ServedView,
+  start: Date | undefined,
+): Promise<MaterializedView> {
+  const name = view.definition.name;
+  const refusal = await strictValidationRefusal(options.offlineStore, name, view.version);
+  if (refusal)
+    return { view: name, version: view.version, items: 0, written: 0, skipped: 0, refused: refusal };
+
+  const sql = onlineStateSql(
+    {
+      view: view.definition,
+      features: view.features,
+      sourceRelation: options.sourceRelation(view.definition),
+    },
+    view.layout,
+    options.end,
+    dialectFor(options.engine.dialect),
+    start ? { changedFrom: start } : {},
+  );
+  const keyColumns = [...view.joinKeys.keys()];
+  const expiry = expiryAfterLastEvent(view.layout);
+  let items = 0;
+  let written = 0;
+  let skipped = 0;
+  // One chunk is written while the engine produces the next: reading and writing overlap, memory stays
+  // bounded by two chunks.
+  let pending: Promise<void> | undefined;
+  // A failed write is held until the loop looks at it, so it never goes unhandled while the engine reads.
+  let failure: { error: unknown } | undefined;
+  for await (const rows of options.engine.stream(sql, options.chunkRows ?? 2_000)) {
+    const chunk: OnlineItem[] = rows.map((row) => {
+      const { keys, state } = viewStateFromRow(row, view.layout, options.end, keyColumns);
+      return {
+        entityKey: encodeEntityKey(keys as Record<string, JoinKeyValue>),
+        view: name,
+        version: view.version,
+        state,
+        ...(expiry === undefined ? {} : { expiresAtMs: state.eventTs + expiry }),
+      };
+    });
+    items += chunk.length;
+    await pending;
+    if (failure) throw failure.error;
+    pending = options.onlineStore.write(chunk).then(
+      (result) => {
+        written += result.written;
+        skipped += result.skipped;
+        options.onProgress?.({ view: name, items, written, skipped });
+      },
+      (error: unknown) => {
+        failure = { error };
+      },
+    );
+  }
+  await pending;
+  if (failure) throw failure.error;
+  return { view: name, version: view.version, items, written, skipped };
+}
+
+/**
+ * How long after an entity's last event its item may be deleted: the TTL, but never before its windows
+ * have emptied (the state still answers them until then). Views without a TTL keep items.
+ */
+function expiryAfterLastEvent(layout: OnlineStateLayout): number | undefined {
+  if (layout.ttlMs === undefined) return undefined;
+  const lookback = Math.max(0, ...layout.hops.map((hop) => hop.longestWindowMs + hop.hopMs));
+  return Math.max(layout.ttlMs, lookback);
+}
+
+async function strictValidationRefusal(
+  store: ObjectStore,
+  view: string,
+  version: string,
+): Promise<string | undefined> {
+  const latest = (await readJsonBeside(store, featureVersionPrefix(view, version), LATEST_VALIDATION)) as
+    | LatestValidation
+    | undefined;
+  if (latest?.policy !== 'strict' || latest.passed) return undefined;
+  const failed = latest.features.filter((feature) => !feature.passed).map((feature) => feature.feature);
+  return `its newest partition (dt=${latest.dt}) failed strict validation (${failed.join(', ')}); fix the data or the checks, run fstore compute again, then materialize`;
+}

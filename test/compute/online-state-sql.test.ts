@@ -1,0 +1,688 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SourceEvent, stateFromEvents } from '../../lib/compute/online-fold.js';
+import { type OnlineStateLayout, onlineStateLayout, type ViewState } from '../../lib/compute/online-state.js';
+import { onlineStateSql, viewStateFromRow } from '../../lib/compute/online-state-sql.js';
+import { ATHENA_DIALECT, DUCKDB_DIALECT, type SqlDialect } from '../../lib/compute/sql-dialect.js';
+import type { FeatureViewDefinition } from '../../lib/definitions/feature-view.js';
+import type { ResolvedFeature } from '../../lib/definitions/resolved-features.js';
+import {
+  batchSource,
+  collectDefinitions,
+  div,
+  entity,
+  featureView,
+  validateFeatureRepo,
+} from '../../lib/index.js';
+import { DuckDBEngine } from '../../lib/stores/duckdb-engine.js';
+import { createTable, type FixtureValue } from '../support/duckdb-fixture.js';
+import { DIALECTS, teachDuckDBTrinoNames } from '../support/historical-harness.js';
+import { assertValidTrinoSql } from '../support/trino-sql.js';
+
+/**
+ * The state SQL of both dialects (Athena's run on DuckDB), checked against states worked out by hand at
+ * the edges of DESIGN.md section 3 and against the plain fold `stateFromEvents` on random events.
+ */
+const user = entity({ name: 'user', joinKeys: { user_id: 'int64' } });
+const events = batchSource({
+  name: 'events',
+  path: 'events.parquet',
+  timestampField: 'ts',
+  createdTimestampField: 'created',
+  schema: { user_id: 'int64', ts: 'timestamp', created: 'timestamp', amount: 'float64', items: 'int64' },
+});
+// The view of window-semantics.property.test.ts: hops 5m (amount, up to 1h), 10m (items, 30m), 1h (amount, 13h).
+const spend = featureView({
+  name: 'spend',
+  entities: [user],
+  source: events,
+  fields: { items: 'int64' },
+  aggregations: [
+    {
+      column: 'amount',
+      functions: ['sum', 'count', 'mean', 'stddev', 'variance', 'min', 'max', 'last'],
+      windows: ['15m', '1h'],
+    },
+    { column: 'items', functions: ['sum', 'max'], windows: ['30m'], hop: '10m' },
+    { column: 'amount', functions: ['mean'], windows: ['13h'] },
+  ],
+  lastK: [{ column: 'amount', k: 3 }],
+  daysSinceFirstEvent: 'days_since_first',
+  daysSinceLastEvent: 'days_since_last',
+  derived: (f) => ({ share: div(f.amount_sum_15m, f.amount_sum_1h) }),
+  ttl: '45m',
+});
+// Only window aggregations: the state SQL may skip rows older than every tile.
+const totals = featureView({
+  name: 'totals',
+  entities: [user],
+  source: events,
+  aggregations: [{ column: 'items', functions: ['sum'], windows: ['30m'], hop: '10m' }],
+});
+
+const merchant = entity({ name: 'merchant', joinKeys: { merchant: 'string' } });
+const visits = batchSource({
+  name: 'visits',
+  path: 'visits.parquet',
+  timestampField: 'ts',
+  schema: { user_id: 'int64', merchant: 'string', ts: 'timestamp', city: 'string', seen_at: 'timestamp' },
+});
+// String and timestamp columns, two entities.
+const places = featureView({
+  name: 'places',
+  entities: [user, merchant],
+  source: visits,
+  fields: { seen_at: 'timestamp', city: 'string' },
+  aggregations: [
+    { column: 'city', functions: ['min', 'max', 'count', 'last'], windows: ['1h'], hop: '30m' },
+    { column: 'seen_at', functions: ['min', 'max'], windows: ['1h'], hop: '30m' },
+  ],
+});
+
+const validated = validateFeatureRepo(
+  collectDefinitions([user, merchant, events, visits, spend, totals, places]),
+);
+const featuresOf = (name: string): readonly ResolvedFeature[] => validated.features.get(name) ?? [];
+
+const EVENT_COLUMNS = {
+  user_id: 'BIGINT',
+  ts: 'TIMESTAMP',
+  created: 'TIMESTAMP',
+  amount: 'DOUBLE',
+  items: 'BIGINT',
+};
+const VISIT_COLUMNS = {
+  user_id: 'BIGINT',
+  merchant: 'VARCHAR',
+  ts: 'TIMESTAMP',
+  city: 'VARCHAR',
+  seen_at: 'TIMESTAMP',
+};
+
+const MINUTE = 60_000;
+const HOP_5M = 300_000;
+const HOP_10M = 600_000;
+const HOP_30M = 1_800_000;
+const HOP_1H = 3_600_000;
+const at = (time: string) => new Date(`2024-01-01T${time}Z`);
+const ms = (time: string) => at(time).getTime();
+/** 2024-01-01T06:00Z in tiles: 1704088800000 ms / hop. */
+const TILE_5M_0600 = 5_680_296;
+const TILE_10M_0600 = 2_840_148;
+const TILE_30M_0600 = 946_716;
+const TILE_1H_0600 = 473_358;
+
+let engine: DuckDBEngine;
+beforeAll(async () => {
+  engine = await DuckDBEngine.create({ threads: 1 });
+  await teachDuckDBTrinoNames(engine);
+});
+afterAll(() => engine.close());
+
+interface Scenario {
+  readonly view: FeatureViewDefinition;
+  readonly columns: Record<string, string>;
+  readonly rows: readonly Record<string, FixtureValue>[];
+  readonly through: Date;
+  readonly changedFrom?: Date;
+}
+
+/** Runs the state SQL on `rows`; states by the entity's keys joined with `|`. */
+async function statesOf(scenario: Scenario, dialect: SqlDialect): Promise<Map<string, ViewState>> {
+  const { view, columns, rows, through, changedFrom } = scenario;
+  const features = featuresOf(view.name);
+  const layout = onlineStateLayout(view, features);
+  await createTable(engine, 'source_rows', columns, rows);
+  const sql = onlineStateSql(
+    { view, features, sourceRelation: '"source_rows"' },
+    layout,
+    through,
+    dialect,
+    changedFrom ? { changedFrom } : {},
+  );
+  if (dialect.name === 'athena') assertValidTrinoSql(sql);
+  const keyColumns = view.entities.flatMap((e) => Object.keys(e.joinKeys));
+  const states = new Map<string, ViewState>();
+  for (const row of await engine.query(sql)) {
+    const { keys, state } = viewStateFromRow(row, layout, through, keyColumns);
+    states.set(keyColumns.map((key) => String(keys[key])).join('|'), state);
+  }
+  return states;
+}
+
+/** The first difference between two states, floats compared with relative tolerance 1e-9; undefined if none. */
+function difference(actual: unknown, expected: unknown, path = 'state'): string | undefined {
+  if (typeof expected === 'number' && typeof actual === 'number') {
+    return Math.abs(actual - expected) <= 1e-9 * Math.max(1, Math.abs(expected))
+      ? undefined
+      : `${path}: ${actual} instead of ${expected}`;
+  }
+  if (Array.isArray(expected) || Array.isArray(actual)) {
+    if (!Array.isArray(expected) || !Array.isArray(actual) || expected.length !== actual.length) {
+      return `${path}: ${JSON.stringify(actual)} instead of ${JSON.stringify(expected)}`;
+    }
+    for (const [index, item] of expected.entries()) {
+      const found = difference(actual[index], item, `${path}[${index}]`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (typeof expected === 'object' && expected !== null && typeof actual === 'object' && actual !== null) {
+    const a = actual as Record<string, unknown>;
+    const e = expected as Record<string, unknown>;
+    const names = [...new Set([...Object.keys(a), ...Object.keys(e)])].sort();
+    for (const name of names) {
+      const found = difference(a[name], e[name], `${path}.${name}`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  return Object.is(actual, expected)
+    ? undefined
+    : `${path}: ${JSON.stringify(actual)} instead of ${JSON.stringify(expected)}`;
+}
+
+function expectStates(actual: Map<string, ViewState>, expected: Record<string, ViewState>): void {
+  expect([...actual.keys()].sort()).toEqual(Object.keys(expected).sort());
+  for (const [key, state] of Object.entries(expected)) {
+    expect(difference(actual.get(key), state, `state of ${key}`)).toBeUndefined();
+  }
+}
+
+/** One entity's events as the fold reads them, from rows of the `events` source. */
+function sourceEvents(rows: readonly Record<string, FixtureValue>[]): SourceEvent[] {
+  return rows.map((row) => ({
+    ts: (row.ts as Date).getTime(),
+    ...(row.created instanceof Date ? { created: row.created.getTime() } : {}),
+    values: { amount: row.amount as number | null, items: row.items as number | null },
+  }));
+}
+
+const spendLayout = onlineStateLayout(spend, featuresOf('spend'));
+
+describe('the online state layout of the test view', () => {
+  it('has the hops, recent values, fields and recency the fixtures below assume', () => {
+    expect(spendLayout.hops.map((hop) => [hop.hopMs, hop.longestWindowMs, hop.columns])).toEqual([
+      [HOP_5M, HOP_1H, [{ column: 'amount', numeric: true }]],
+      [HOP_10M, 30 * MINUTE, [{ column: 'items', numeric: true }]],
+      [HOP_1H, 13 * HOP_1H, [{ column: 'amount', numeric: true }]],
+    ]);
+    expect(spendLayout.recent).toEqual([{ column: 'amount', keep: 3 }]);
+    expect(spendLayout.fields).toEqual(['items']);
+    expect(spendLayout.recency).toBe(true);
+    expect(ms('06:00') / HOP_5M).toBe(TILE_5M_0600);
+    expect(ms('06:00') / HOP_10M).toBe(TILE_10M_0600);
+    expect(ms('06:00') / HOP_30M).toBe(TILE_30M_0600);
+    expect(ms('06:00') / HOP_1H).toBe(TILE_1H_0600);
+  });
+});
+
+describe.each(DIALECTS.map((dialect) => [dialect.name, dialect] as const))(
+  'the %s online state SQL',
+  (_, dialect) => {
+    it('counts the row at exactly `through` for the event time and latest row only', async () => {
+      const rows = [
+        { user_id: 1, ts: at('06:50'), created: at('06:50'), amount: 10, items: 2 },
+        { user_id: 1, ts: at('07:00'), created: at('07:00'), amount: 99, items: 7 },
+        // Only a row at `through`: an entity with a time and latest row but empty tiles.
+        { user_id: 2, ts: at('07:00'), created: at('07:00'), amount: 4, items: 1 },
+        // After `through`: not seen at all.
+        { user_id: 3, ts: at('07:00:00.001'), created: at('07:00'), amount: 4, items: 1 },
+      ];
+
+      const states = await statesOf(
+        { view: spend, columns: EVENT_COLUMNS, rows, through: at('07:00') },
+        dialect,
+      );
+
+      expectStates(states, {
+        '1': {
+          eventTs: ms('07:00'),
+          throughTs: ms('07:00'),
+          firstTs: ms('06:50'),
+          lastTs: ms('06:50'),
+          latest: { ts: ms('07:00'), values: { items: 7 } },
+          tiles: {
+            [HOP_5M]: { [TILE_5M_0600 + 10]: { amount: { n: 1, s: 10, ss: 100, min: 10, max: 10 } } },
+            [HOP_10M]: { [TILE_10M_0600 + 5]: { items: { n: 1, s: 2, ss: 4, min: 2, max: 2 } } },
+            [HOP_1H]: { [TILE_1H_0600]: { amount: { n: 1, s: 10, ss: 100, min: 10, max: 10 } } },
+          },
+          recent: { amount: [[ms('06:50'), 10]] },
+        },
+        '2': {
+          eventTs: ms('07:00'),
+          throughTs: ms('07:00'),
+          latest: { ts: ms('07:00'), values: { items: 1 } },
+          tiles: { [HOP_5M]: {}, [HOP_10M]: {}, [HOP_1H]: {} },
+          recent: { amount: [] },
+        },
+      });
+    });
+
+    it('puts rows into tiles by hop boundary and drops tiles older than every window', async () => {
+      // Read at 07:00, the oldest useful tiles start at 06:00 (5m hop, 1h), 06:30 (10m, 30m), 18:00 the day before (1h, 13h).
+      const rows = [
+        { user_id: 1, ts: at('05:59:59.999'), created: null, amount: 1, items: 1 },
+        { user_id: 1, ts: at('06:00'), created: null, amount: 2, items: null },
+        { user_id: 1, ts: at('06:29:59.999'), created: null, amount: null, items: 3 },
+        { user_id: 1, ts: at('06:30'), created: null, amount: 5, items: 4 },
+        { user_id: 1, ts: at('06:34:59.999'), created: null, amount: 6, items: null },
+        { user_id: 1, ts: at('06:35'), created: null, amount: 7, items: null },
+      ];
+
+      const states = await statesOf(
+        { view: spend, columns: EVENT_COLUMNS, rows, through: at('07:00') },
+        dialect,
+      );
+
+      const expected: ViewState = {
+        eventTs: ms('06:35'),
+        throughTs: ms('07:00'),
+        firstTs: ms('05:59:59.999'),
+        lastTs: ms('06:35'),
+        latest: { ts: ms('06:35'), values: { items: null } },
+        tiles: {
+          [HOP_5M]: {
+            [TILE_5M_0600]: { amount: { n: 1, s: 2, ss: 4, min: 2, max: 2 } },
+            [TILE_5M_0600 + 6]: { amount: { n: 2, s: 11, ss: 61, min: 5, max: 6 } },
+            [TILE_5M_0600 + 7]: { amount: { n: 1, s: 7, ss: 49, min: 7, max: 7 } },
+          },
+          [HOP_10M]: { [TILE_10M_0600 + 3]: { items: { n: 1, s: 4, ss: 16, min: 4, max: 4 } } },
+          [HOP_1H]: {
+            [TILE_1H_0600 - 1]: { amount: { n: 1, s: 1, ss: 1, min: 1, max: 1 } },
+            [TILE_1H_0600]: { amount: { n: 4, s: 20, ss: 114, min: 2, max: 7 } },
+          },
+        },
+        recent: {
+          amount: [
+            [ms('06:35'), 7],
+            [ms('06:34:59.999'), 6],
+            [ms('06:30'), 5],
+          ],
+        },
+      };
+      expectStates(states, { '1': expected });
+      expect(
+        difference(stateFromEvents(spendLayout, sourceEvents(rows), ms('07:00')), expected),
+      ).toBeUndefined();
+    });
+
+    it('breaks ties in time by value for recent values and by created time, then values, for the latest row', async () => {
+      const rows = [
+        { user_id: 1, ts: at('06:10'), created: at('06:11'), amount: 3, items: 1 },
+        { user_id: 1, ts: at('06:10'), created: at('06:10'), amount: 8, items: 9 },
+        { user_id: 1, ts: at('06:10'), created: null, amount: 5, items: 9 },
+        { user_id: 2, ts: at('06:10'), created: at('06:10'), amount: null, items: 2 },
+        { user_id: 2, ts: at('06:10'), created: at('06:10'), amount: 1, items: null },
+      ];
+
+      const states = await statesOf(
+        { view: spend, columns: EVENT_COLUMNS, rows, through: at('06:30') },
+        dialect,
+      );
+
+      expect(states.get('1')?.recent).toEqual({
+        amount: [
+          [ms('06:10'), 8],
+          [ms('06:10'), 5],
+          [ms('06:10'), 3],
+        ],
+      });
+      expect(states.get('1')?.latest).toEqual({ ts: ms('06:10'), values: { items: 1 } });
+      expect(states.get('2')?.latest).toEqual({ ts: ms('06:10'), values: { items: 2 } });
+      expect(states.get('2')?.tiles[HOP_10M]).toEqual({
+        [TILE_10M_0600 + 1]: { items: { n: 1, s: 2, ss: 4, min: 2, max: 2 } },
+      });
+    });
+
+    it('keeps an entity whose aggregated columns are all null, with no tiles and no recent values', async () => {
+      const rows = [
+        { user_id: 5, ts: at('06:10'), created: at('06:10'), amount: null, items: null },
+        { user_id: 5, ts: at('06:20'), created: at('06:20'), amount: null, items: null },
+      ];
+
+      const states = await statesOf(
+        { view: spend, columns: EVENT_COLUMNS, rows, through: at('06:30') },
+        dialect,
+      );
+
+      expectStates(states, {
+        '5': {
+          eventTs: ms('06:20'),
+          throughTs: ms('06:30'),
+          firstTs: ms('06:10'),
+          lastTs: ms('06:20'),
+          latest: { ts: ms('06:20'), values: { items: null } },
+          tiles: { [HOP_5M]: {}, [HOP_10M]: {}, [HOP_1H]: {} },
+          recent: { amount: [] },
+        },
+      });
+    });
+
+    it('returns only entities with a row in [changedFrom, through], each from its whole history', async () => {
+      const rows = [
+        { user_id: 1, ts: at('06:10'), created: null, amount: 1, items: 1 },
+        { user_id: 2, ts: at('05:00'), created: null, amount: 2, items: 2 },
+        { user_id: 2, ts: at('06:40'), created: null, amount: 3, items: 3 },
+        { user_id: 3, ts: at('07:00'), created: null, amount: 4, items: 4 },
+        { user_id: 4, ts: at('07:01'), created: null, amount: 5, items: 5 },
+        // Rows without keys or time are never read.
+        { user_id: null, ts: at('06:45'), created: null, amount: 6, items: 6 },
+        { user_id: 6, ts: null, created: null, amount: 7, items: 7 },
+      ];
+      const scenario = { view: spend, columns: EVENT_COLUMNS, rows, through: at('07:00') };
+
+      const all = await statesOf(scenario, dialect);
+      const changed = await statesOf({ ...scenario, changedFrom: at('06:30') }, dialect);
+
+      expect([...all.keys()].sort()).toEqual(['1', '2', '3']);
+      expect([...changed.keys()].sort()).toEqual(['2', '3']);
+      expect(changed.get('2')).toMatchObject({
+        firstTs: ms('05:00'),
+        lastTs: ms('06:40'),
+        eventTs: ms('06:40'),
+      });
+      expect(changed.get('2')?.recent).toEqual({
+        amount: [
+          [ms('06:40'), 3],
+          [ms('05:00'), 2],
+        ],
+      });
+      expect(changed.get('3')).toEqual(all.get('3'));
+    });
+
+    it('gives a tiles-only view the same changed states while skipping rows older than every tile', async () => {
+      const rows = [
+        { user_id: 1, ts: at('03:00'), created: null, amount: null, items: 100 },
+        { user_id: 1, ts: at('06:35'), created: null, amount: null, items: 2 },
+        { user_id: 1, ts: at('06:55'), created: null, amount: null, items: 3 },
+        { user_id: 2, ts: at('06:45'), created: null, amount: null, items: 4 },
+        { user_id: 3, ts: at('06:05'), created: null, amount: null, items: 5 },
+      ];
+      const scenario = { view: totals, columns: EVENT_COLUMNS, rows, through: at('07:00') };
+
+      const all = await statesOf(scenario, dialect);
+      const changed = await statesOf({ ...scenario, changedFrom: at('06:50') }, dialect);
+
+      expect([...all.keys()].sort()).toEqual(['1', '2', '3']);
+      expectStates(changed, {
+        '1': {
+          eventTs: ms('06:55'),
+          throughTs: ms('07:00'),
+          tiles: {
+            [HOP_10M]: {
+              [TILE_10M_0600 + 3]: { items: { n: 1, s: 2, ss: 4, min: 2, max: 2 } },
+              [TILE_10M_0600 + 5]: { items: { n: 1, s: 3, ss: 9, min: 3, max: 3 } },
+            },
+          },
+          recent: {},
+        },
+      });
+      expect(changed.get('1')).toEqual(all.get('1'));
+      expect(all.get('3')).toEqual({
+        eventTs: ms('06:05'),
+        throughTs: ms('07:00'),
+        tiles: { [HOP_10M]: {} },
+        recent: {},
+      });
+    });
+
+    it('keeps min and max of string and timestamp columns, timestamps as epoch milliseconds, per composite key', async () => {
+      const rows = [
+        { user_id: 1, merchant: 'm1', ts: at('06:05'), city: 'b', seen_at: at('01:00') },
+        { user_id: 1, merchant: 'm1', ts: at('06:10'), city: 'B', seen_at: at('03:00') },
+        { user_id: 1, merchant: 'm1', ts: at('06:20'), city: 'a', seen_at: at('02:00') },
+        { user_id: 1, merchant: 'm1', ts: at('06:40'), city: null, seen_at: null },
+        { user_id: 1, merchant: 'm2', ts: at('06:45'), city: 'Zürich', seen_at: at('04:00') },
+        { user_id: 2, merchant: 'm1', ts: at('06:50'), city: 'c', seen_at: at('05:00') },
+        // Athena's array text would read this back as two elements, the first a number.
+        { user_id: 2, merchant: 'm1', ts: at('06:55'), city: '007, x]', seen_at: null },
+        { user_id: 2, merchant: null, ts: at('06:50'), city: 'd', seen_at: at('05:00') },
+      ];
+
+      const states = await statesOf(
+        { view: places, columns: VISIT_COLUMNS, rows, through: at('07:00') },
+        dialect,
+      );
+
+      expectStates(states, {
+        '1|m1': {
+          eventTs: ms('06:40'),
+          throughTs: ms('07:00'),
+          latest: { ts: ms('06:40'), values: { seen_at: null, city: null } },
+          tiles: {
+            [HOP_30M]: {
+              [TILE_30M_0600]: {
+                city: { n: 3, min: 'B', max: 'b' },
+                seen_at: { n: 3, min: ms('01:00'), max: ms('03:00') },
+              },
+            },
+          },
+          recent: { city: [[ms('06:20'), 'a']] },
+        },
+        '1|m2': {
+          eventTs: ms('06:45'),
+          throughTs: ms('07:00'),
+          latest: { ts: ms('06:45'), values: { seen_at: ms('04:00'), city: 'Zürich' } },
+          tiles: {
+            [HOP_30M]: {
+              [TILE_30M_0600 + 1]: {
+                city: { n: 1, min: 'Zürich', max: 'Zürich' },
+                seen_at: { n: 1, min: ms('04:00'), max: ms('04:00') },
+              },
+            },
+          },
+          recent: { city: [[ms('06:45'), 'Zürich']] },
+        },
+        '2|m1': {
+          eventTs: ms('06:55'),
+          throughTs: ms('07:00'),
+          latest: { ts: ms('06:55'), values: { seen_at: null, city: '007, x]' } },
+          tiles: {
+            [HOP_30M]: {
+              [TILE_30M_0600 + 1]: {
+                city: { n: 2, min: '007, x]', max: 'c' },
+                seen_at: { n: 1, min: ms('05:00'), max: ms('05:00') },
+              },
+            },
+          },
+          recent: { city: [[ms('06:55'), '007, x]']] },
+        },
+      });
+    });
+  },
+);
+
+describe('the Athena online state SQL', () => {
+  it.each([
+    ['spend', {}],
+    ['spend', { changedFrom: at('06:00') }],
+    ['totals', {}],
+    ['totals', { changedFrom: at('06:00') }],
+    ['places', {}],
+  ] as const)('parses with the Trino grammar (%s, %o)', (name, options) => {
+    const view = { spend, totals, places }[name];
+    const features = featuresOf(name);
+    const sql = onlineStateSql(
+      { view, features, sourceRelation: '"db"."source"' },
+      onlineStateLayout(view, features),
+      at('07:00'),
+      ATHENA_DIALECT,
+      options,
+    );
+
+    expect(() => assertValidTrinoSql(sql)).not.toThrow();
+    expect(sql).toContain('date_diff(');
+    // Lists of strings (only the places view has string aggregations) travel as JSON.
+    expect(sql.includes('AS JSON)')).toBe(name === 'places');
+  });
+
+  it('reads no row older than every tile or `changedFrom` for a tiles-only view, and all rows otherwise', () => {
+    const sqlFor = (view: FeatureViewDefinition) =>
+      onlineStateSql(
+        { view, features: featuresOf(view.name), sourceRelation: '"source"' },
+        onlineStateLayout(view, featuresOf(view.name)),
+        at('07:00'),
+        DUCKDB_DIALECT,
+        { changedFrom: at('06:50') },
+      );
+
+    expect(sqlFor(totals)).toContain(`"ts" >= TIMESTAMP '2024-01-01 06:30:00.000'`);
+    expect(sqlFor(spend)).not.toContain(`"ts" >= TIMESTAMP`);
+  });
+});
+
+describe('viewStateFromRow', () => {
+  const layout: OnlineStateLayout = {
+    hops: [{ hopMs: HOP_5M, longestWindowMs: HOP_1H, columns: [{ column: 'amount', numeric: true }] }],
+    recent: [{ column: 'seen_at', keep: 2 }],
+    fields: ['seen_at'],
+    recency: true,
+    columnTypes: { amount: 'float64', seen_at: 'timestamp' },
+  };
+
+  it('reads bigints, Dates and null arrays the engines may return', () => {
+    const row = {
+      user_id: 9_007_199_254_740_993n,
+      __event_ts: at('06:40'),
+      __first_ts: null,
+      __last_ts: BigInt(ms('06:30')),
+      __tiles_0: [BigInt(TILE_5M_0600), TILE_5M_0600 + 1],
+      __t0_c0_n: [2n, 0],
+      __t0_c0_s: [3.5, null],
+      __t0_c0_ss: [6.25, null],
+      __t0_c0_min: [1, null],
+      __t0_c0_max: [2.5, null],
+      __recent_0_v: [at('01:00'), BigInt(ms('00:30'))],
+      __recent_0_ts: [at('06:30'), ms('06:20')],
+      __latest_ts: ms('06:40'),
+      __field_0: at('02:00'),
+    };
+
+    const { keys, state } = viewStateFromRow(row, layout, at('07:00'), ['user_id']);
+
+    expect(keys).toEqual({ user_id: 9_007_199_254_740_993n });
+    expect(state).toEqual({
+      eventTs: ms('06:40'),
+      throughTs: ms('07:00'),
+      lastTs: ms('06:30'),
+      latest: { ts: ms('06:40'), values: { seen_at: ms('02:00') } },
+      tiles: { [HOP_5M]: { [TILE_5M_0600]: { amount: { n: 2, s: 3.5, ss: 6.25, min: 1, max: 2.5 } } } },
+      recent: {
+        seen_at: [
+          [ms('06:30'), ms('01:00')],
+          [ms('06:20'), ms('00:30')],
+        ],
+      },
+    });
+  });
+
+  it('reads lists sent as JSON text, as the Athena SQL sends lists of strings', () => {
+    const stringLayout: OnlineStateLayout = {
+      hops: [{ hopMs: HOP_5M, longestWindowMs: HOP_1H, columns: [{ column: 'city', numeric: false }] }],
+      recent: [{ column: 'city', keep: 2 }],
+      fields: [],
+      recency: false,
+      columnTypes: { city: 'string' },
+    };
+    const row = {
+      user_id: 1,
+      __event_ts: 5,
+      __tiles_0: [TILE_5M_0600],
+      __t0_c0_n: [2],
+      __t0_c0_min: '["007"]',
+      __t0_c0_max: '["a, b]"]',
+      __recent_0_v: '["a, b]","007"]',
+      __recent_0_ts: [4, 3],
+    };
+
+    const { state } = viewStateFromRow(row, stringLayout, new Date(10), ['user_id']);
+
+    expect(state.tiles).toEqual({
+      [HOP_5M]: { [TILE_5M_0600]: { city: { n: 2, min: '007', max: 'a, b]' } } },
+    });
+    expect(state.recent).toEqual({
+      city: [
+        [4, 'a, b]'],
+        [3, '007'],
+      ],
+    });
+  });
+
+  it('gives empty tiles and recent values for null arrays', () => {
+    const row = { user_id: 'u', __event_ts: 5, __tiles_0: null, __recent_0_v: null, __recent_0_ts: null };
+
+    const { state } = viewStateFromRow(row, layout, new Date(10), ['user_id']);
+
+    expect(state).toEqual({ eventTs: 5, throughTs: 10, tiles: { [HOP_5M]: {} }, recent: { seen_at: [] } });
+  });
+
+  it('refuses a row without its join key or event time', () => {
+    expect(() => viewStateFromRow({ __event_ts: 5 }, layout, new Date(10), ['user_id'])).toThrow(
+      'online state row has no value for join key "user_id" (got undefined); select the view\'s join keys in the state query',
+    );
+    expect(() => viewStateFromRow({ user_id: 1 }, layout, new Date(10), ['user_id'])).toThrow(
+      'online state row for {"user_id":1} has no __event_ts; rows come from onlineStateSql',
+    );
+  });
+});
+
+const BASE = Date.UTC(2024, 0, 1, 6);
+const eventArbitrary = fc.record({
+  user_id: fc.integer({ min: 1, max: 3 }),
+  // Some minutes drawn from a handful, so rows of one user often tie in time.
+  minute: fc.oneof(fc.integer({ min: 0, max: 240 }), fc.constantFrom(0, 30, 60, 90)),
+  extraMs: fc.constantFrom(0, 0, 0, 1, 59_999),
+  createdOffset: fc.option(fc.integer({ min: 0, max: 3 }), { nil: null, freq: 6 }),
+  amount: fc.option(fc.integer({ min: -50, max: 200 }), { nil: null, freq: 6 }),
+  items: fc.option(fc.integer({ min: 0, max: 9 }), { nil: null, freq: 6 }),
+});
+
+describe.each(DIALECTS.map((dialect) => [dialect.name, dialect] as const))(
+  'the %s online state SQL on random events',
+  (_, dialect) => {
+    it('gives every entity the state stateFromEvents folds from its events', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(eventArbitrary, { maxLength: 25 }),
+          fc.integer({ min: 0, max: 260 }),
+          fc.option(fc.integer({ min: 0, max: 260 }), { nil: undefined }),
+          async (generated, throughMinute, changedMinute) => {
+            const rows = generated.map((event) => ({
+              user_id: event.user_id,
+              ts: new Date(BASE + event.minute * MINUTE + event.extraMs),
+              created:
+                event.createdOffset === null
+                  ? null
+                  : new Date(BASE + (event.minute + event.createdOffset) * MINUTE),
+              amount: event.amount,
+              items: event.items,
+            }));
+            const through = new Date(BASE + throughMinute * MINUTE);
+            const changedFrom =
+              changedMinute === undefined ? undefined : new Date(BASE + changedMinute * MINUTE);
+
+            const states = await statesOf(
+              { view: spend, columns: EVENT_COLUMNS, rows, through, ...(changedFrom ? { changedFrom } : {}) },
+              dialect,
+            );
+
+            const expected: Record<string, ViewState> = {};
+            for (const userId of new Set(rows.map((row) => row.user_id))) {
+              const own = rows.filter((row) => row.user_id === userId);
+              const changed = !changedFrom || own.some((row) => row.ts >= changedFrom && row.ts <= through);
+              const state = stateFromEvents(spendLayout, sourceEvents(own), through.getTime());
+              if (state && changed) expected[String(userId)] = state;
+            }
+            expect([...states.keys()].sort()).toEqual(Object.keys(expected).sort());
+            for (const [key, state] of Object.entries(expected)) {
+              const found = difference(states.get(key), state, `user ${key}`);
+              if (found) throw new Error(found);
+            }
+          },
+        ),
+        { numRuns: 60 },
+      );
+    });
+  },
+);
