@@ -120,3 +120,81 @@ function compareNullable(a: OnlineScalar | null, b: OnlineScalar | null): number
   if (a === null || b === null) return a === b ? 0 : a === null ? -1 : 1;
   return compareScalars(a, b);
 }
+
+/**
+ * Adds events to a state, as a push or a stream delivers them: tiles grow, recent values and the latest
+ * row are kept if newer, and the state then holds every event before the newest one plus 1 ms. Folding
+ * events in several batches gives the state `stateFromEvents` gives for all of them at once (a row tied
+ * in time with the stored latest row, whose created time the state does not keep, wins on its values).
+ */
+export function foldEvents(
+  layout: OnlineStateLayout,
+  state: ViewState | undefined,
+  events: readonly SourceEvent[],
+): ViewState | undefined {
+  if (events.length === 0) return state;
+  const newest = Math.max(...events.map((event) => event.ts));
+  const throughTs = Math.max(state?.throughTs ?? Number.NEGATIVE_INFINITY, newest + 1);
+
+  const tiles: Record<string, Record<string, Record<string, TileStats>>> = {};
+  for (const hop of layout.hops) {
+    const oldest = oldestUsefulTile(hop, throughTs);
+    const atHop: Record<string, Record<string, TileStats>> = {};
+    for (const [tile, columns] of Object.entries(state?.tiles[String(hop.hopMs)] ?? {})) {
+      if (Number(tile) >= oldest) atHop[tile] = { ...columns };
+    }
+    for (const event of events) {
+      const tile = Math.floor(event.ts / hop.hopMs);
+      if (tile < oldest) continue;
+      for (const { column, numeric } of hop.columns) {
+        const value = event.values[column];
+        if (value === null || value === undefined) continue;
+        const stats = atHop[String(tile)] ?? {};
+        stats[column] = addToTile(stats[column], value, numeric);
+        atHop[String(tile)] = stats;
+      }
+    }
+    tiles[String(hop.hopMs)] = atHop;
+  }
+
+  const recent: Record<string, [number, OnlineScalar][]> = {};
+  for (const { column, keep } of layout.recent) {
+    const added = events.flatMap((event): [number, OnlineScalar][] => {
+      const value = event.values[column];
+      return value === null || value === undefined ? [] : [[event.ts, value]];
+    });
+    recent[column] = [
+      ...(state?.recent[column] ?? []).map(([ts, value]): [number, OnlineScalar] => [ts, value]),
+      ...added,
+    ]
+      .sort((a, b) => b[0] - a[0] || compareScalars(b[1], a[1]))
+      .slice(0, keep);
+  }
+
+  let latest: SourceEvent | undefined = state?.latest
+    ? { ts: state.latest.ts, values: state.latest.values }
+    : undefined;
+  if (layout.fields.length > 0) {
+    for (const event of events) {
+      if (!latest || compareRows(event, latest, layout.fields) >= 0) latest = event;
+    }
+  }
+  const times = events.map((event) => event.ts);
+  const firstTs = Math.min(state?.firstTs ?? Number.POSITIVE_INFINITY, ...times);
+  const lastTs = Math.max(state?.lastTs ?? Number.NEGATIVE_INFINITY, ...times);
+  return {
+    eventTs: Math.max(state?.eventTs ?? Number.NEGATIVE_INFINITY, newest),
+    throughTs,
+    ...(layout.recency ? { firstTs, lastTs } : {}),
+    ...(latest
+      ? {
+          latest: {
+            ts: latest.ts,
+            values: Object.fromEntries(layout.fields.map((field) => [field, latest.values[field] ?? null])),
+          },
+        }
+      : {}),
+    tiles,
+    recent,
+  };
+}

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout } from 'node:timers/promises';
 import {
   type AttributeValue,
@@ -84,6 +85,11 @@ export interface DynamoDBOnlineStoreOptions {
    */
   readonly concurrency?: number;
   /**
+   * A new revision token for each stored item; `update` writes only if the token is still the one it read.
+   * @default crypto.randomUUID
+   */
+  readonly newRevision?: () => string;
+  /**
    * Waits between retries; tests pass one that records the delay and returns at once.
    * @default setTimeout from node:timers/promises
    */
@@ -151,6 +157,7 @@ export class DynamoDBOnlineStore implements OnlineStore {
   private readonly concurrency: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
+  private readonly newRevision: () => string;
 
   constructor(options: DynamoDBOnlineStoreOptions) {
     this.client = options.client;
@@ -162,6 +169,7 @@ export class DynamoDBOnlineStore implements OnlineStore {
     this.concurrency = positiveInteger('concurrency', options.concurrency ?? 16);
     this.sleep = options.sleep ?? ((ms) => setTimeout(ms));
     this.random = options.random ?? Math.random;
+    this.newRevision = options.newRevision ?? randomUUID;
   }
 
   /**
@@ -219,6 +227,73 @@ export class DynamoDBOnlineStore implements OnlineStore {
     return { written, skipped };
   }
 
+  async update(
+    keys: readonly OnlineItemKey[],
+    change: (key: OnlineItemKey, current: OnlineItem | undefined) => OnlineItem | undefined,
+  ): Promise<{ readonly updated: number }> {
+    const distinct = [...new Map(keys.map((key) => [keyId(key), key])).values()];
+    let pending = distinct;
+    let updated = 0;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const { found, unread } = await this.batchGet(pending, true);
+      if (unread > 0) {
+        throw new OnlineStoreWriteError(
+          `${unread} of ${distinct.length} items stayed unwritten: they stayed unread after ${this.maxAttempts} attempts, as the online store (DynamoDB table "${this.tableName}") is throttled; retry, or raise the table's capacity`,
+        );
+      }
+      const outcomes = await mapConcurrent(pending, this.concurrency, async (key) => {
+        const record = found.get(keyId(key));
+        const next = change(key, record === undefined ? undefined : this.onlineItem(key, record));
+        if (next === undefined) return 'unchanged' as const;
+        return this.revisionPut(next, record?.rev?.S, record !== undefined);
+      });
+      updated += outcomes.filter((outcome) => outcome === 'written').length;
+      const conflicts = pending.filter((_, index) => outcomes[index] === 'conflict');
+      if (conflicts.length > 0 && attempt >= this.maxAttempts) {
+        throw new OnlineStoreWriteError(
+          `${conflicts.length} items kept changing under concurrent writers through ${this.maxAttempts} attempts (DynamoDB table "${this.tableName}"); send them again`,
+        );
+      }
+      if (conflicts.length > 0) {
+        await this.sleep(this.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1)));
+      }
+      pending = conflicts;
+    }
+    return { updated };
+  }
+
+  /** Stores `item` if the stored item still has `revision` (or, when none was read, still does not exist). */
+  private async revisionPut(
+    item: OnlineItem,
+    revision: string | undefined,
+    existed: boolean,
+  ): Promise<'written' | 'conflict'> {
+    let outcome: 'written' | 'conflict' = 'written';
+    const unwritten = await this.retryLeftovers([item], 'PutItem', async () => {
+      try {
+        await this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: dynamoDBItem(item, this.newRevision()),
+            ...(existed && revision !== undefined
+              ? { ConditionExpression: 'rev = :rev', ExpressionAttributeValues: { ':rev': { S: revision } } }
+              : { ConditionExpression: existed ? 'attribute_not_exists(rev)' : 'attribute_not_exists(pk)' }),
+          }),
+        );
+      } catch (error) {
+        if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
+        outcome = 'conflict';
+      }
+      return [];
+    });
+    if (unwritten > 0) {
+      throw new OnlineStoreWriteError(
+        `an update stayed unwritten after ${this.maxAttempts} attempts: the online store (DynamoDB table "${this.tableName}") is throttled; send it again`,
+      );
+    }
+    return outcome;
+  }
+
   private async storedVersions(items: readonly OnlineItem[]): Promise<Map<string, StateVersion>> {
     const { found, unread } = await this.batchGet(items, true, STORED_VERSION_PROJECTION);
     if (unread > 0) {
@@ -266,7 +341,7 @@ export class DynamoDBOnlineStore implements OnlineStore {
   }
 
   private async batchPut(batch: readonly OnlineItem[]): Promise<WriteOutcome> {
-    const requests: WriteRequest[] = batch.map((item) => ({ PutRequest: { Item: dynamoDBItem(item) } }));
+    const requests: WriteRequest[] = batch.map((item) => ({ PutRequest: { Item: dynamoDBItem(item, this.newRevision()) } }));
     const unwritten = await this.retryLeftovers(requests, 'BatchWriteItem', async (pending) => {
       const output = await this.client.send(
         new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }),
@@ -283,7 +358,7 @@ export class DynamoDBOnlineStore implements OnlineStore {
         await this.client.send(
           new PutItemCommand({
             TableName: this.tableName,
-            Item: dynamoDBItem(item),
+            Item: dynamoDBItem(item, this.newRevision()),
             ConditionExpression: NEWER_STATE_CONDITION,
             ExpressionAttributeValues: {
               ':event_ts': { N: String(item.state.eventTs) },
@@ -378,9 +453,10 @@ function dynamoDBKey(key: OnlineItemKey): DynamoDBRecord {
   return { pk: { S: key.entityKey }, sk: { S: sortKey(key) } };
 }
 
-function dynamoDBItem(item: OnlineItem): DynamoDBRecord {
+function dynamoDBItem(item: OnlineItem, revision: string): DynamoDBRecord {
   return {
     ...dynamoDBKey(item),
+    rev: { S: revision },
     event_ts: { N: String(item.state.eventTs) },
     through_ts: { N: String(item.state.throughTs) },
     state: { S: JSON.stringify(item.state) },

@@ -43,6 +43,16 @@ export interface OnlineStore {
    * and writing the same items twice changes nothing.
    */
   write(items: readonly OnlineItem[]): Promise<OnlineWriteResult>;
+  /**
+   * Read-modify-write, for pushes and streams that add events to a state: for each distinct key,
+   * `change` gets the stored item (or undefined) and returns the item to store, or undefined to leave it.
+   * Each write is conditional on the item being unchanged since it was read; on a conflict the key is
+   * read and changed again, so concurrent updates never lose one another. Returns how many were stored.
+   */
+  update(
+    keys: readonly OnlineItemKey[],
+    change: (key: OnlineItemKey, current: OnlineItem | undefined) => OnlineItem | undefined,
+  ): Promise<{ readonly updated: number }>;
 }
 
 /** Keys that stayed unread after every retry (throttling): the read fails rather than report them missing. */

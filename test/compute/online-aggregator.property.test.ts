@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { viewFeaturesAt } from '../../lib/compute/online-aggregator.js';
-import { type SourceEvent, stateFromEvents } from '../../lib/compute/online-fold.js';
+import { foldEvents, type SourceEvent, stateFromEvents } from '../../lib/compute/online-fold.js';
 import { onlineStateLayout } from '../../lib/compute/online-state.js';
 import { referenceFeatures } from '../support/reference-features.js';
 import { features, view } from '../support/spend-view.js';
@@ -147,5 +147,30 @@ describe('online features from state', () => {
       String((BASE + 20 * 60 * MINUTE) / (60 * MINUTE)),
     ]);
     expect(state?.firstTs).toBe(BASE);
+  });
+});
+
+describe('folding events into a state', () => {
+  it('gives the state built from all events at once, whatever the batches', () => {
+    fc.assert(
+      fc.property(
+        fc.array(eventArbitrary, { minLength: 1, maxLength: 25 }),
+        fc.integer({ min: 0, max: 25 }),
+        (generated, cut) => {
+          // Created times are left out: a state keeps no created time for its latest row.
+          const events = toEvents(generated).map(({ ts, values }) => ({ ts, values }));
+          const throughTs = Math.max(...events.map((event) => event.ts)) + 1;
+
+          const folded = foldEvents(
+            layout,
+            foldEvents(layout, undefined, events.slice(0, cut)),
+            events.slice(cut),
+          );
+
+          expect(folded).toEqual(stateFromEvents(layout, events, throughTs));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

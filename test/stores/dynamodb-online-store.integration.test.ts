@@ -85,6 +85,7 @@ describe('DynamoDBOnlineStore on dynalite', () => {
     expect(Item).toEqual({
       pk: { S: written.entityKey },
       sk: { S: 'user_stats#v1' },
+      rev: { S: expect.any(String) },
       event_ts: { N: '5000' },
       through_ts: { N: '5500' },
       state: { S: JSON.stringify(state(5_000, 5_500)) },
@@ -187,5 +188,34 @@ describe('DynamoDBOnlineStore on dynalite', () => {
     } finally {
       await stopped.close();
     }
+  });
+
+  it('loses no update when many read-modify-writes of one item race', async () => {
+    const racing = { entityKey: 'user_id=i:77', view: 'counter', version: 'v1' };
+    // Each round at least one racer wins, so twelve racers need at most twelve attempts.
+    const patient = new DynamoDBOnlineStore({
+      client: dynamo.client,
+      tableName: LOCAL_ONLINE_TABLE,
+      maxAttempts: 13,
+    });
+    const addOne = () =>
+      patient.update([racing], (key, current) => {
+        const count = (current?.state.eventTs ?? 0) + 1;
+        return { ...key, state: { eventTs: count, throughTs: count, tiles: {}, recent: {} } };
+      });
+
+    await Promise.all(Array.from({ length: 12 }, addOne));
+
+    const [stored] = await store.read([racing]);
+    expect(stored?.state.eventTs).toBe(12);
+  });
+
+  it('leaves an item alone when the change returns nothing', async () => {
+    const untouched = { entityKey: 'user_id=i:78', view: 'counter', version: 'v1' };
+
+    const result = await store.update([untouched], () => undefined);
+
+    expect(result).toEqual({ updated: 0 });
+    expect(await store.read([untouched])).toEqual([undefined]);
   });
 });

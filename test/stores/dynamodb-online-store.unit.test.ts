@@ -45,6 +45,7 @@ function storeWith(options: Partial<DynamoDBOnlineStoreOptions> = {}): DynamoDBO
       delays.push(ms);
     },
     random: () => 1,
+    newRevision: () => 'rev-1',
     ...options,
   });
 }
@@ -73,6 +74,7 @@ function dynamoDBKey(user: number): DynamoDBRecord {
 function storedRecord(user: number, viewState: ViewState): DynamoDBRecord {
   return {
     ...dynamoDBKey(user),
+    rev: { S: 'rev-1' },
     event_ts: { N: String(viewState.eventTs) },
     through_ts: { N: String(viewState.throughTs) },
     state: { S: JSON.stringify(viewState) },
@@ -373,6 +375,7 @@ describe('DynamoDBOnlineStore.write', () => {
               Item: {
                 pk: { S: 'user_id=i:1' },
                 sk: { S: 'user_stats#v1' },
+                rev: { S: 'rev-1' },
                 event_ts: { N: '1700000000000' },
                 through_ts: { N: '1700000000500' },
                 state: { S: JSON.stringify(withTtl) },
