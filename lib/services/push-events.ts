@@ -1,0 +1,255 @@
+import { randomUUID } from 'node:crypto';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { foldEvents, type SourceEvent } from '../compute/online-fold.js';
+import type { OnlineScalar } from '../compute/online-state.js';
+import { closestName } from '../definitions/closest-name.js';
+import type { SourceDefinition } from '../definitions/sources.js';
+import type { ValueType } from '../definitions/value-type.js';
+import type { ObjectStore } from '../stores/object-store.js';
+import { formatDt, rawPartitionPrefix } from '../stores/offline-layout.js';
+import { encodeEntityKey, type JoinKeyValue } from '../stores/online-entity-key.js';
+import type { OnlineItemKey, OnlineStore } from '../stores/online-store.js';
+import { OnlineRequestError } from './get-online-features.js';
+import type { PushRequest, PushResult } from './push-request.js';
+import type { ServedView, ServingCatalog } from './serving-catalog.js';
+
+export interface PushEventsOptions {
+  readonly catalog: ServingCatalog;
+  readonly onlineStore: OnlineStore;
+  /** Where `offline` pushes land as Parquet (`raw/<source>/dt=<day>/push-<id>.parquet`); without it they are refused. */
+  readonly offlineStore?: ObjectStore;
+  readonly request: PushRequest;
+  /** Rows per push. @default 1000 */
+  readonly maxRows?: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Takes rows of a source as they happen: online, each (entity, view) state reading that source folds
+ * them in (windows, last-k, latest values) by a conditional read-modify-write, so concurrent pushes lose
+ * nothing; offline, they land as Parquet in the source's raw area, one file per day. Every row is
+ * checked against the source's schema first, so a bad row stores nothing.
+ */
+export async function pushEvents(options: PushEventsOptions): Promise<PushResult> {
+  const { catalog, request } = options;
+  const to = request.to ?? 'online';
+  const { source, views } = pushTargets(catalog, request, to);
+  const rows = parseRows(source, request.df, options.maxRows ?? 1_000);
+  let onlineItems = 0;
+  let offlineRows = 0;
+  if (to === 'offline' || to === 'online_and_offline') {
+    if (!options.offlineStore) {
+      throw new OnlineRequestError(
+        'OFFLINE_PUSH_UNAVAILABLE',
+        'this server has no offline store to push to; push with "to": "online"',
+        501,
+      );
+    }
+    offlineRows = await landRows(options.offlineStore, source, rows);
+  }
+  if (to === 'online' || to === 'online_and_offline') {
+    for (const view of views) onlineItems += await foldIntoView(options.onlineStore, view, rows);
+  }
+  return { rows: rows.length, onlineItems, offlineRows };
+}
+
+type Row = { readonly ts: number; readonly values: Record<string, OnlineScalar | null> };
+
+function pushTargets(
+  catalog: ServingCatalog,
+  request: PushRequest,
+  to: string,
+): { source: SourceDefinition; views: ServedView[] } {
+  if ((request.pushSourceName === undefined) === (request.featureView === undefined)) {
+    throw new OnlineRequestError(
+      'INVALID_REQUEST',
+      'give either "push_source_name" or "feature_view", not both or neither',
+    );
+  }
+  const online = to !== 'offline';
+  if (request.featureView !== undefined) {
+    const view = catalog.views.get(request.featureView);
+    if (!view) {
+      const suggestion = closestName(request.featureView, catalog.views.keys());
+      throw new OnlineRequestError(
+        'UNKNOWN_FEATURE_VIEW',
+        `there is no feature view "${request.featureView}"${suggestion ? `; did you mean "${suggestion}"?` : ''}`,
+      );
+    }
+    if (online && !view.definition.online) {
+      throw new OnlineRequestError(
+        'NOT_SERVED_ONLINE',
+        `feature view "${view.definition.name}" is not served online (online: false)`,
+      );
+    }
+    return { source: view.definition.source, views: online ? [view] : [] };
+  }
+  const sources = catalog.validated.repo.sources;
+  const source = sources.find((candidate) => candidate.name === request.pushSourceName);
+  if (!source) {
+    const suggestion = closestName(
+      request.pushSourceName ?? '',
+      sources.map((s) => s.name),
+    );
+    throw new OnlineRequestError(
+      'UNKNOWN_SOURCE',
+      `there is no source "${request.pushSourceName}"${suggestion ? `; did you mean "${suggestion}"?` : ''}`,
+    );
+  }
+  const readsSource = (view: ServedView) =>
+    view.definition.source.name === source.name ||
+    (view.definition.source.kind === 'kinesis_source' &&
+      view.definition.source.batchSource.name === source.name);
+  return {
+    source,
+    views: online
+      ? [...catalog.views.values()].filter((view) => view.definition.online && readsSource(view))
+      : [],
+  };
+}
+
+function parseRows(
+  source: SourceDefinition,
+  df: Readonly<Record<string, readonly unknown[]>>,
+  maxRows: number,
+): Row[] {
+  const schema = source.schema as Record<string, ValueType>;
+  const columns = Object.keys(df);
+  const unknown = columns.filter((column) => !(column in schema));
+  if (unknown.length > 0) {
+    throw new OnlineRequestError(
+      'UNKNOWN_COLUMN',
+      `df has columns source "${source.name}" does not: ${unknown.join(', ')}; its columns are ${Object.keys(schema).join(', ')}`,
+    );
+  }
+  if (!(source.timestampField in df)) {
+    throw new OnlineRequestError(
+      'MISSING_COLUMN',
+      `df has no "${source.timestampField}", the event time of source "${source.name}"; add it`,
+    );
+  }
+  const lengths = new Set(columns.map((column) => (Array.isArray(df[column]) ? df[column].length : -1)));
+  if (lengths.has(-1) || lengths.size !== 1) {
+    throw new OnlineRequestError(
+      'INVALID_REQUEST',
+      'df columns must be lists of one length, one value per row',
+    );
+  }
+  const count = [...lengths][0] ?? 0;
+  if (count === 0) throw new OnlineRequestError('INVALID_REQUEST', 'df holds no rows');
+  if (count > maxRows) {
+    throw new OnlineRequestError(
+      'TOO_MANY_ROWS',
+      `df holds ${count} rows; at most ${maxRows} are allowed per push, so split it`,
+    );
+  }
+  return Array.from({ length: count }, (_, row) => {
+    const values: Record<string, OnlineScalar | null> = {};
+    for (const column of columns) {
+      values[column] = typedValue(column, row, schema[column] as ValueType, df[column]?.[row]);
+    }
+    const ts = values[source.timestampField];
+    if (typeof ts !== 'number') {
+      throw new OnlineRequestError(
+        'INVALID_VALUE',
+        `df.${source.timestampField}[${row}] is empty; every row needs its event time`,
+      );
+    }
+    return { ts, values };
+  });
+}
+
+function typedValue(column: string, row: number, type: ValueType, value: unknown): OnlineScalar | null {
+  if (value === null || value === undefined) return null;
+  const fail = (expected: string): never => {
+    throw new OnlineRequestError(
+      'INVALID_VALUE',
+      `df.${column}[${row}] is ${JSON.stringify(value) ?? String(value)}; column "${column}" is ${type}, so give ${expected} or null`,
+    );
+  };
+  switch (type) {
+    case 'int64':
+      return typeof value === 'number' && Number.isSafeInteger(value) ? value : fail('an integer');
+    case 'float64':
+      return typeof value === 'number' && Number.isFinite(value) ? value : fail('a number');
+    case 'bool':
+      return typeof value === 'boolean' ? value : fail('true or false');
+    case 'string':
+      return typeof value === 'string' ? value : fail('a string');
+    case 'timestamp': {
+      const ms =
+        typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : Number.NaN;
+      return Number.isFinite(ms) && Number.isInteger(ms)
+        ? ms
+        : fail('an ISO 8601 time or epoch milliseconds');
+    }
+    default:
+      return fail('a scalar (vectors cannot be pushed yet)');
+  }
+}
+
+async function foldIntoView(store: OnlineStore, view: ServedView, rows: readonly Row[]): Promise<number> {
+  const byEntity = new Map<string, { key: OnlineItemKey; events: SourceEvent[] }>();
+  for (const row of rows) {
+    const keys: Record<string, JoinKeyValue> = {};
+    for (const name of view.joinKeys.keys()) {
+      const value = row.values[name];
+      if (value === null || value === undefined) {
+        throw new OnlineRequestError(
+          'MISSING_JOIN_KEY',
+          `a pushed row has no "${name}", the join key view "${view.definition.name}" needs`,
+        );
+      }
+      keys[name] = value as JoinKeyValue;
+    }
+    const entityKey = encodeEntityKey(keys);
+    const entry = byEntity.get(entityKey) ?? {
+      key: { entityKey, view: view.definition.name, version: view.version },
+      events: [],
+    };
+    entry.events.push({ ts: row.ts, values: row.values });
+    byEntity.set(entityKey, entry);
+  }
+  const { updated } = await store.update(
+    [...byEntity.values()].map((entry) => entry.key),
+    (key, current) => {
+      const state = foldEvents(view.layout, current?.state, byEntity.get(key.entityKey)?.events ?? []);
+      return state ? { ...key, state } : undefined;
+    },
+  );
+  return updated;
+}
+
+/** One Parquet file per UTC day of the rows, under the source's raw area. */
+async function landRows(store: ObjectStore, source: SourceDefinition, rows: readonly Row[]): Promise<number> {
+  const schema = source.schema as Record<string, ValueType>;
+  const byDay = new Map<string, Row[]>();
+  for (const row of rows) {
+    const day = formatDt(new Date(Math.floor(row.ts / DAY_MS) * DAY_MS));
+    byDay.set(day, [...(byDay.get(day) ?? []), row]);
+  }
+  const rawName = source.kind === 'kinesis_source' ? source.batchSource.name : source.name;
+  for (const [day, dayRows] of byDay) {
+    const columnData = Object.entries(schema).map(([name, type]) => ({
+      name,
+      data: dayRows.map((row) => {
+        const value = row.values[name] ?? null;
+        if (typeof value !== 'number') return value;
+        return type === 'timestamp' ? new Date(value) : type === 'int64' ? BigInt(value) : value;
+      }),
+      type: PARQUET_TYPES[type] ?? 'STRING',
+    }));
+    const bytes = parquetWriteBuffer({ columnData: columnData as never });
+    await store.put(`${rawPartitionPrefix(rawName, day)}push-${randomUUID()}.parquet`, new Uint8Array(bytes));
+  }
+  return rows.length;
+}
+
+const PARQUET_TYPES: Record<string, string> = {
+  int64: 'INT64',
+  float64: 'DOUBLE',
+  bool: 'BOOLEAN',
+  string: 'STRING',
+  timestamp: 'TIMESTAMP',
+};
