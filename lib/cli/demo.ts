@@ -5,10 +5,13 @@ import { findObjects } from '../registry/discovery.js';
 import { loadFeatureRepo } from '../repo/load-feature-repo.js';
 import { computeFeatures } from '../services/compute-features.js';
 import { getHistoricalFeatures } from '../services/get-historical-features.js';
+import { getOnlineFeatures } from '../services/get-online-features.js';
+import { materialize } from '../services/materialize.js';
 import { formatObjectDescription, formatObjectList } from './format-catalog.js';
 import { formatApplyResult, formatPlan } from './format-plan.js';
 import { initFeatureRepo } from './init-feature-repo.js';
 import { withOfflinePlatform } from './offline-platform.js';
+import { withOnlinePlatform } from './online-platform.js';
 import { withRegistry } from './open-registry.js';
 import { formatCell, textTable } from './text-table.js';
 
@@ -21,7 +24,8 @@ export interface DemoOptions {
 /**
  * The guided tour on the embedded default. It grows with the platform; today it covers what exists:
  * create the example repo, plan, apply, apply again (nothing changes), list and describe, then compute
- * a view into the offline store, show its validation summary and build a point-in-time training set.
+ * a view into the offline store, show its validation summary and build a point-in-time training set,
+ * then materialize every view into the online store and read features for a few users.
  */
 export async function runDemo(options: DemoOptions): Promise<void> {
   const { print } = options;
@@ -61,6 +65,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     if (view) print(formatObjectDescription(view, current, history));
     await offlineTour(repo, view?.version ?? '', stage, print);
   });
+  await onlineTour(repo, stage, print);
 
   print('\n== summary');
   for (const [title, ms] of timings) print(`  ${title.padEnd(55)} ${ms.toFixed(0).padStart(6)} ms`);
@@ -156,6 +161,65 @@ async function offlineTour(
     );
     print(`${training.rows} rows x ${training.columns.length} columns written to ${training.out}`);
   });
+}
+
+/** The generated transactions end on 2025-02-20; the online tour serves values as of just after that. */
+const ONLINE_AS_OF = new Date('2025-02-21T00:00:00.000Z');
+
+/** Materialize every view into the online store (local dynalite), then read as the HTTP API does. */
+async function onlineTour(
+  repo: Awaited<ReturnType<typeof loadFeatureRepo>>,
+  stage: Stage,
+  print: (text: string) => void,
+): Promise<void> {
+  await withOnlinePlatform(repo.config, repo.dir, (online) =>
+    withOfflinePlatform(repo.config, repo.dir, async (offline) => {
+      const catalog = await online.catalog();
+      const result = await stage('materialize every view into the online store', () =>
+        materialize({
+          engine: offline.engine,
+          offlineStore: offline.store,
+          onlineStore: online.onlineStore,
+          catalog,
+          sourceRelation: offline.sourceRelation,
+          end: ONLINE_AS_OF,
+        }),
+      );
+      for (const view of result.views) {
+        print(
+          `${view.view}: ${view.items} entities, ${view.written} written (as of ${ONLINE_AS_OF.toISOString()})`,
+        );
+      }
+      const response = await stage('online features for users 1, 2, 3 and 12345 (unknown)', () =>
+        getOnlineFeatures({
+          catalog,
+          store: online.onlineStore,
+          now: () => ONLINE_AS_OF.getTime(),
+          request: {
+            features: [
+              'user_transaction_stats:amount_sum_7d',
+              'user_transaction_stats:amount_count_30d',
+              'user_transaction_stats:last_3_amounts',
+              'user_transaction_stats:days_since_last_transaction',
+              'transaction_amount_ratios:amount_to_30d_mean_ratio',
+            ],
+            entities: { user_id: [1, 2, 3, 12345], amount: [25, 310, 80, 12.5] },
+          },
+        }),
+      );
+      const names = response.metadata.feature_names;
+      print(
+        textTable(
+          [...names, 'STATUS'],
+          (response.results[0]?.values ?? []).map((_, row) => [
+            ...names.map((_, column) => formatCell(response.results[column]?.values[row], threeDecimals)),
+            response.results[1]?.statuses[row] ?? '',
+          ]),
+        ),
+      );
+      print('Same values over HTTP: fstore serve, then POST /get-online-features (see README).');
+    }),
+  );
 }
 
 /** The demo prints fractions with three decimals, which reads well in narrow tables. */
