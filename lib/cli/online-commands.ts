@@ -156,7 +156,7 @@ function report(
       output.print(
         view.refused
           ? `refused ${view.view}: ${view.refused}`
-          : `materialized ${view.view} version ${view.version}: ${formatCount(view.items)} entities, ${formatCount(view.written)} written, ${formatCount(view.skipped)} already as new`,
+          : `materialized ${view.view} version ${view.version}${view.start ? ` (entities with rows since ${view.start.toISOString()})` : ''}: ${formatCount(view.items)} entities, ${formatCount(view.written)} written, ${formatCount(view.skipped)} already as new`,
       );
     }
     const items = result.views.reduce((total, view) => total + view.items, 0);

@@ -42,6 +42,8 @@ export interface MaterializeProgress {
 export interface MaterializedView {
   readonly view: string;
   readonly version: string;
+  /** Entities with rows from this time on were written; undefined: all entities. */
+  readonly start?: Date;
   /** States computed (entities with rows in the range). */
   readonly items: number;
   readonly written: number;
@@ -92,23 +94,21 @@ export interface MaterializeIncrementalOptions extends Omit<MaterializeOptions, 
  */
 export async function materializeIncremental(
   options: MaterializeIncrementalOptions,
-): Promise<MaterializeResult & { readonly starts: ReadonlyMap<string, Date | undefined> }> {
+): Promise<MaterializeResult> {
   const views = selectViews(options.catalog, options.views);
   const results: MaterializedView[] = [];
-  const starts = new Map<string, Date | undefined>();
   for (const view of views) {
     const name = view.definition.name;
     const watermark = await options.watermarks.get(name, view.version);
-    starts.set(name, watermark);
     if (watermark && watermark.getTime() >= options.end.getTime()) {
-      results.push({ view: name, version: view.version, items: 0, written: 0, skipped: 0 });
+      results.push({ view: name, version: view.version, start: watermark, items: 0, written: 0, skipped: 0 });
       continue;
     }
     const result = await materializeView(options, view, watermark);
     results.push(result);
     if (result.refused === undefined) await options.watermarks.advance(name, view.version, options.end);
   }
-  return { start: undefined, end: options.end, views: results, starts };
+  return { start: undefined, end: options.end, views: results };
 }
 
 function selectViews(catalog: ServingCatalog, names: readonly string[] | undefined): ServedView[] {
@@ -138,6 +138,7 @@ async function materializeView(
   start: Date | undefined,
 ): Promise<MaterializedView> {
   const name = view.definition.name;
+  const range = start ? { start } : {};
   const refusal = await strictValidationRefusal(options.offlineStore, name, view.version);
   if (refusal)
     return { view: name, version: view.version, items: 0, written: 0, skipped: 0, refused: refusal };
@@ -190,7 +191,7 @@ async function materializeView(
   }
   await pending;
   if (failure) throw failure.error;
-  return { view: name, version: view.version, items, written, skipped };
+  return { view: name, version: view.version, ...range, items, written, skipped };
 }
 
 /**

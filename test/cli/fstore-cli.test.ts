@@ -32,6 +32,9 @@ const WORKING_VERBS = [
   'compute',
   'get-historical',
   'validate',
+  'materialize',
+  'materialize-incremental',
+  'get-online',
   'demo',
 ];
 
@@ -763,6 +766,8 @@ describe('fstore demo', () => {
       'describe user_transaction_stats',
       'compute user_transaction_stats into the offline store',
       'point-in-time training set for fraud_model_v1',
+      'materialize every view into the online store',
+      'online features for users 1, 2, 3 and 12345 (unknown)',
       'summary',
     ]);
     expect(run.stdout).toContain('Applied as registry revision 1.');
@@ -771,7 +776,11 @@ describe('fstore demo', () => {
       /10000 feature rows in 417 day partitions under .*; validation: 417 passed, 0 failed\./,
     );
     expect(run.stdout).toContain(`5 rows x 27 columns written to ${join(dir, 'training_set.parquet')}`);
-    expect(summary.slice(0, -1)).toHaveLength(9);
+    expect(run.stdout).toContain(
+      'user_transaction_stats: 99 entities, 99 written (as of 2025-02-21T00:00:00.000Z)',
+    );
+    expect(run.stdout).toMatch(/\n12345 +0 +0 +\[\] +null +null +NOT_FOUND\n/);
+    expect(summary.slice(0, -1)).toHaveLength(11);
     expect(summary.slice(0, -1).every((line) => / \d+ ms$/.test(line))).toBe(true);
     expect(summary.at(-1)).toBe(
       `Demo repo left in ${dir}; try: npx fstore --repo ${dir} describe fraud_model_v1`,
@@ -891,6 +900,117 @@ describe('the offline verbs on an applied repo', () => {
     expect(run.exitCode).toBe(1);
     expect(stderrLines(run)[0]).toMatch(
       /^error: feature view "merchant_transaction_stats" changed since the last apply \(applied version [0-9a-f]{16}, definitions now [0-9a-f]{16}\); run fstore apply first$/,
+    );
+  });
+});
+
+describe('the online verbs on an applied repo', () => {
+  let repo: string;
+  beforeAll(async () => {
+    repo = await initAppliedRepo(tempRoot);
+  });
+
+  it('materializes every online view as of --end and ends with a one-line summary', async () => {
+    const run = await runFstore(['materialize', '--end', '2024-01-03'], repo);
+
+    expect(run.exitCode).toBe(0);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines.slice(0, 3).map((line) => line.replace(/version [0-9a-f]{16}/, 'version V'))).toEqual([
+      expect.stringMatching(
+        /^materialized category_transaction_stats version V: \d+ entities, \d+ written, 0 already as new$/,
+      ),
+      expect.stringMatching(
+        /^materialized merchant_transaction_stats version V: \d+ entities, \d+ written, 0 already as new$/,
+      ),
+      expect.stringMatching(
+        /^materialized user_transaction_stats version V: \d+ entities, \d+ written, 0 already as new$/,
+      ),
+    ]);
+    expect(lines[3]).toMatch(/^as of 2024-01-03T00:00:00\.000Z: \d+ items in \d+\.\d s \([\d,]+ items\/s\)$/);
+  });
+
+  it('writes nothing when the same materialization runs again', async () => {
+    const run = await runFstore(
+      ['materialize', '--end', '2024-01-03', '--views', 'user_transaction_stats', '--json'],
+      repo,
+    );
+
+    expect(run.exitCode).toBe(0);
+    const result = parseJson<{ views: { view: string; items: number; written: number; skipped: number }[] }>(
+      run,
+    );
+    expect(result.views).toHaveLength(1);
+    expect(result.views[0]?.written).toBe(0);
+    expect(result.views[0]?.skipped).toBe(result.views[0]?.items);
+    expect(result.views[0]?.items).toBeGreaterThan(0);
+  });
+
+  /** The user of the first generated transaction, which every materialization above includes. */
+  async function firstUser(): Promise<number> {
+    const csv = await readFile(join(repo, 'data', 'transactions.csv'), 'utf8');
+    return Number(csv.split('\n')[1]?.split(',')[0]);
+  }
+
+  it('reads online features as the HTTP API serves them, an unknown user as NOT_FOUND', async () => {
+    const user = await firstUser();
+    const run = await runFstore(
+      [
+        'get-online',
+        '--features',
+        'user_transaction_stats:amount_count_30d,user_transaction_stats:last_3_amounts',
+        '--entity',
+        `user_id=${user},999999`,
+        '--json',
+      ],
+      repo,
+    );
+
+    expect(run.exitCode).toBe(0);
+    const response = parseJson<{
+      metadata: { feature_names: string[] };
+      results: { values: unknown[]; statuses: string[] }[];
+    }>(run);
+    expect(response.metadata.feature_names).toEqual(['user_id', 'amount_count_30d', 'last_3_amounts']);
+    expect(response.results[0]?.values).toEqual([user, 999999]);
+    expect(response.results[2]?.statuses).toEqual(['PRESENT', 'NOT_FOUND']);
+    expect((response.results[2]?.values[0] as number[] | undefined)?.length).toBeGreaterThan(0);
+    expect(response.results[2]?.values[1]).toEqual([]);
+  });
+
+  it('prints online features as a table by default, a value not present as its status', async () => {
+    const run = await runFstore(
+      ['get-online', '--features', 'user_transaction_stats:amount_count_30d', '--entity', 'user_id=999999'],
+      repo,
+    );
+
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout.trimEnd().split('\n')).toEqual(['user_id  amount_count_30d', '999999   NOT_FOUND']);
+  });
+
+  it('fails get-online for an unknown feature with one line suggesting the closest', async () => {
+    const run = await runFstore(
+      ['get-online', '--features', 'user_transaction_stats:amount_sum_7', '--entity', 'user_id=1'],
+      repo,
+    );
+
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toBe(
+      'error: unknown features: user_transaction_stats:amount_sum_7 (did you mean user_transaction_stats:amount_sum_7d?)\n',
+    );
+  });
+
+  it('continues materialize-incremental from where the last run of each view stopped', async () => {
+    const first = await runFstore(['materialize-incremental', '--end', '2024-01-02', '--json'], repo);
+    const second = await runFstore(['materialize-incremental', '--end', '2024-01-04', '--json'], repo);
+    const third = await runFstore(['materialize-incremental', '--end', '2024-01-04'], repo);
+
+    expect([first.exitCode, second.exitCode, third.exitCode]).toEqual([0, 0, 0]);
+    const starts = (run: CliRun) =>
+      parseJson<{ views: { start?: string }[] }>(run).views.map((view) => view.start ?? null);
+    expect(starts(first)).toEqual([null, null, null]);
+    expect(starts(second)).toEqual(Array(3).fill('2024-01-02T00:00:00.000Z'));
+    expect(third.stdout).toContain(
+      '(entities with rows since 2024-01-04T00:00:00.000Z): 0 entities, 0 written',
     );
   });
 });
