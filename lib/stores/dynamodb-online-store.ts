@@ -341,7 +341,9 @@ export class DynamoDBOnlineStore implements OnlineStore {
   }
 
   private async batchPut(batch: readonly OnlineItem[]): Promise<WriteOutcome> {
-    const requests: WriteRequest[] = batch.map((item) => ({ PutRequest: { Item: dynamoDBItem(item, this.newRevision()) } }));
+    const requests: WriteRequest[] = batch.map((item) => ({
+      PutRequest: { Item: dynamoDBItem(item, this.newRevision()) },
+    }));
     const unwritten = await this.retryLeftovers(requests, 'BatchWriteItem', async (pending) => {
       const output = await this.client.send(
         new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }),

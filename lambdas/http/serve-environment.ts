@@ -1,0 +1,55 @@
+import { FstoreError } from '../../lib/errors.js';
+import { DynamoDBRegistryStore } from '../../lib/registry/dynamodb-registry-store.js';
+import { Registry } from '../../lib/registry/registry.js';
+import { pushEvents } from '../../lib/services/push-events.js';
+import { createDynamoDBClient } from '../../lib/stores/dynamodb-client.js';
+import { DynamoDBOnlineStore } from '../../lib/stores/dynamodb-online-store.js';
+import { appliedCatalog } from './applied-catalog.js';
+import { registryCatalogLoader } from './catalog-cache.js';
+import type { ServeDependencies } from './serve-dependencies.js';
+
+/** The serving Lambda's environment lacks a setting it needs. */
+export class ServeConfigurationError extends FstoreError {
+  override readonly name = 'ServeConfigurationError';
+}
+
+/**
+ * The serving Lambda's dependencies from its environment, with one DynamoDB client shared by the registry
+ * and the online store:
+ * - `FSTORE_PROJECT`: the registry project to serve (required);
+ * - `FSTORE_ONLINE_TABLE`: the online table (required);
+ * - `FSTORE_REGISTRY_TABLE`: the registry table, by default the online table (their keys never collide);
+ * - `AWS_REGION`: set by Lambda itself.
+ * `POST /push` writes online; the Lambda has no offline store, so `"to": "offline"` answers 501
+ * `OFFLINE_PUSH_UNAVAILABLE` (from `pushEvents`).
+ */
+export function serveDependenciesFromEnvironment(env: NodeJS.ProcessEnv = process.env): ServeDependencies {
+  const project = required(env, 'FSTORE_PROJECT', 'the registry project to serve');
+  const onlineTable = required(env, 'FSTORE_ONLINE_TABLE', 'the DynamoDB online table');
+  const registryTable = env.FSTORE_REGISTRY_TABLE || onlineTable;
+  const client = createDynamoDBClient(env.AWS_REGION ? { region: env.AWS_REGION } : {});
+  const registry = new Registry({
+    store: new DynamoDBRegistryStore({ client, tableName: registryTable }),
+    project,
+  });
+  const loadCatalog = registryCatalogLoader(registry);
+  const store = new DynamoDBOnlineStore({ client, tableName: onlineTable });
+  return {
+    loadCatalog,
+    store,
+    push: async (request) => {
+      const { catalog } = await appliedCatalog(loadCatalog);
+      return pushEvents({ catalog, onlineStore: store, request });
+    },
+  };
+}
+
+function required(env: NodeJS.ProcessEnv, name: string, what: string): string {
+  const value = env[name];
+  if (!value) {
+    throw new ServeConfigurationError(
+      `environment variable ${name} (${what}) is not set; set it on the serving Lambda (the CDK stack does)`,
+    );
+  }
+  return value;
+}
