@@ -14,6 +14,8 @@ export interface DynamoDBConnection {
   readonly onlineTable: string;
   /** `aws`; `serve` when the local store is the one a running `fstore serve` hosts; else `in-process`. */
   readonly via: 'aws' | 'serve' | 'in-process';
+  /** The local DynamoDB's endpoint; undefined in AWS. */
+  readonly endpoint?: string;
   close(): Promise<void>;
 }
 
@@ -65,7 +67,12 @@ export async function connectDynamoDB(
   const served = await runningServe(config, repoDir);
   if (served) {
     const client = createDynamoDBClient({ endpoint: served.dynamodbEndpoint });
-    return { ...(await localTables(client)), via: 'serve', close: async () => client.destroy() };
+    return {
+      ...(await localTables(client)),
+      via: 'serve',
+      endpoint: served.dynamodbEndpoint,
+      close: async () => client.destroy(),
+    };
   }
   const local = await startLocalDynamoDB({ path: localStorePath(config, repoDir) });
   const client = createDynamoDBClient({ endpoint: local.endpoint });
@@ -73,6 +80,7 @@ export async function connectDynamoDB(
     return {
       ...(await localTables(client)),
       via: 'in-process',
+      endpoint: local.endpoint,
       close: async () => {
         client.destroy();
         await local.close();

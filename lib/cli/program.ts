@@ -12,6 +12,7 @@ import { registerOfflineCommands } from './offline-commands.js';
 import { registerOnlineCommands } from './online-commands.js';
 import { withRegistry } from './open-registry.js';
 import { packageVersion } from './package-root.js';
+import { registerServeCommand } from './serve-command.js';
 
 /** Where the CLI writes; tests pass their own. */
 export interface CliOutput {
@@ -157,6 +158,7 @@ export function buildProgram(output: CliOutput): Command {
   const commandOutput = { print, printJson, progress: output.err, repoDir: () => globals().repo };
   registerOfflineCommands(program, commandOutput);
   registerOnlineCommands(program, commandOutput);
+  registerServeCommand(program, commandOutput);
 
   program
     .command('demo')

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import {
   buildFstore,
   type CliRun,
   editFile,
+  FSTORE_BIN,
   initAppliedRepo,
   initRepo,
   listedNames,
@@ -35,6 +37,7 @@ const WORKING_VERBS = [
   'materialize',
   'materialize-incremental',
   'get-online',
+  'serve',
   'demo',
 ];
 
@@ -906,13 +909,13 @@ describe('the offline verbs on an applied repo', () => {
 
 describe('the online verbs on an applied repo', () => {
   let repo: string;
+  let run: CliRun;
   beforeAll(async () => {
     repo = await initAppliedRepo(tempRoot);
+    run = await runFstore(['materialize', '--end', '2024-01-03'], repo);
   });
 
-  it('materializes every online view as of --end and ends with a one-line summary', async () => {
-    const run = await runFstore(['materialize', '--end', '2024-01-03'], repo);
-
+  it('materializes every online view as of --end and ends with a one-line summary', () => {
     expect(run.exitCode).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines.slice(0, 3).map((line) => line.replace(/version [0-9a-f]{16}/, 'version V'))).toEqual([
@@ -1012,5 +1015,66 @@ describe('the online verbs on an applied repo', () => {
     expect(third.stdout).toContain(
       '(entities with rows since 2024-01-04T00:00:00.000Z): 0 entities, 0 written',
     );
+  });
+});
+
+describe('fstore serve', () => {
+  it('serves the HTTP API, shares its local DynamoDB with other commands and stops cleanly on SIGTERM', async () => {
+    const repo = await initAppliedRepo(tempRoot);
+    expect((await runFstore(['materialize', '--end', '2024-01-03'], repo)).exitCode).toBe(0);
+    const child = spawn(process.execPath, [FSTORE_BIN, 'serve', '--port', '0'], { cwd: repo });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolveExit) =>
+      child.once('exit', (code) => resolveExit(code)),
+    );
+    try {
+      const url = await new Promise<string>((resolveUrl, reject) => {
+        const timer = setTimeout(() => reject(new Error(`serve did not start: ${stdout}`)), 15_000);
+        child.stdout.on('data', () => {
+          const match = /fstore serve: (http:\/\/127\.0\.0\.1:\d+) /.exec(stdout);
+          if (match?.[1]) {
+            clearTimeout(timer);
+            resolveUrl(match[1]);
+          }
+        });
+      });
+
+      const health = await fetch(`${url}/health`);
+      const read = await fetch(`${url}/get-online-features`, {
+        method: 'POST',
+        body: JSON.stringify({
+          features: ['user_transaction_stats:amount_count_30d'],
+          entities: { user_id: [999999] },
+        }),
+      });
+      const cli = await runFstore(
+        ['get-online', '--features', 'user_transaction_stats:amount_count_30d', '--entity', 'user_id=999999'],
+        repo,
+      );
+      const second = await runFstore(['serve', '--port', '0'], repo);
+
+      expect(health.status).toBe(200);
+      expect(await health.json()).toEqual({ status: 'ok', registry_revision: 1 });
+      expect(read.status).toBe(200);
+      expect(((await read.json()) as { results: { statuses: string[] }[] }).results[1]?.statuses).toEqual([
+        'NOT_FOUND',
+      ]);
+      expect(cli.exitCode).toBe(0);
+      expect(second.exitCode).toBe(1);
+      expect(second.stderr).toMatch(
+        /^error: fstore serve already runs for this repo \(pid \d+, http:\/\/127\.0\.0\.1:\d+\); use it, or stop it first\n$/,
+      );
+
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(stdout.trimEnd().split('\n').at(-1)).toBe('fstore serve stopped.');
+      expect(existsSync(join(repo, '.fstore', 'serve.json'))).toBe(false);
+      await expect(fetch(`${url}/health`)).rejects.toThrow();
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });

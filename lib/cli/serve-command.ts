@@ -1,0 +1,108 @@
+import { join, resolve } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import { registryCatalogLoader } from '../../lambdas/http/catalog-cache.js';
+import { createServeHandler } from '../../lambdas/serve.js';
+import { FstoreError } from '../errors.js';
+import { DynamoDBRegistryStore } from '../registry/dynamodb-registry-store.js';
+import { Registry } from '../registry/registry.js';
+import { loadFeatureRepoConfig } from '../repo/load-feature-repo.js';
+import { pushEvents } from '../services/push-events.js';
+import { DynamoDBOnlineStore } from '../stores/dynamodb-online-store.js';
+import { FileSystemObjectStore } from '../stores/filesystem-object-store.js';
+import { announceServe, connectDynamoDB, runningServe } from './dynamodb-connection.js';
+import { startLocalApiServer } from './local-api-server.js';
+import type { OfflineCommandOutput } from './offline-commands.js';
+
+function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535) {
+    throw new InvalidArgumentError('expected a port number from 0 (any free port) to 65535');
+  }
+  return parsed;
+}
+
+function milliseconds(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0)
+    throw new InvalidArgumentError('expected a whole number of milliseconds');
+  return parsed;
+}
+
+/**
+ * Registers `serve`: the HTTP API on localhost, the same handler as the Lambda, turning each request into
+ * an API Gateway proxy event. It hosts the repo's local DynamoDB and announces it in `<dataDir>/serve.json`,
+ * so other fstore commands share it while it runs. Stops on SIGINT or SIGTERM, leaving nothing listening.
+ */
+export function registerServeCommand(program: Command, output: OfflineCommandOutput): void {
+  program
+    .command('serve')
+    .description('serve the HTTP API (get-online-features, push, health, registry) on localhost')
+    .option('--port <n>', 'port to listen on (0: any free port)', port, 6566)
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--refresh-ms <n>', 'how often to pick up a new apply, in ms', milliseconds, 5_000)
+    .action(async (options: { port: number; host: string; refreshMs: number }) => {
+      const dir = resolve(output.repoDir());
+      const config = await loadFeatureRepoConfig(dir);
+      const already = config.provider === 'local' ? await runningServe(config, dir) : undefined;
+      if (already) {
+        throw new FstoreError(
+          `fstore serve already runs for this repo (pid ${already.pid}, ${already.apiUrl}); use it, or stop it first`,
+        );
+      }
+      const connection = await connectDynamoDB(config, dir);
+      const registry = new Registry({
+        store: new DynamoDBRegistryStore({ client: connection.client, tableName: connection.registryTable }),
+        project: config.project,
+      });
+      const store = new DynamoDBOnlineStore({ client: connection.client, tableName: connection.onlineTable });
+      const loadCatalog = registryCatalogLoader(registry, { refreshMs: options.refreshMs });
+      const offlineStore =
+        config.provider === 'local'
+          ? new FileSystemObjectStore({ root: join(resolve(dir, config.local.dataDir), 'offline') })
+          : undefined;
+      const handler = createServeHandler({
+        loadCatalog,
+        store,
+        push: async (request) => {
+          const loaded = await loadCatalog();
+          if (!loaded) throw new FstoreError('nothing is applied yet; run fstore apply first');
+          return pushEvents({
+            catalog: loaded.catalog,
+            onlineStore: store,
+            ...(offlineStore ? { offlineStore } : {}),
+            request,
+          });
+        },
+      });
+      let server: Awaited<ReturnType<typeof startLocalApiServer>>;
+      try {
+        server = await startLocalApiServer({ handler, port: options.port, host: options.host });
+      } catch (error) {
+        await connection.close();
+        throw new FstoreError(
+          `cannot listen on ${options.host}:${options.port}: ${(error as Error).message}; pick another --port`,
+          { cause: error },
+        );
+      }
+      const withdraw =
+        connection.via === 'in-process' && connection.endpoint
+          ? await announceServe(config, dir, {
+              pid: process.pid,
+              dynamodbEndpoint: connection.endpoint,
+              apiUrl: server.url,
+            })
+          : async () => {};
+      output.print(
+        `fstore serve: ${server.url} (project ${config.project}; ${connection.via === 'aws' ? `DynamoDB table ${connection.onlineTable}` : `local DynamoDB at ${connection.endpoint}`}). Ctrl-C to stop.`,
+      );
+      await new Promise<void>((resolveStop) => {
+        const stop = () => resolveStop();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await server.close();
+      await withdraw();
+      await connection.close();
+      output.print('fstore serve stopped.');
+    });
+}
