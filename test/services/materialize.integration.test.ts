@@ -1,0 +1,191 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quoteIdentifier } from '../../lib/compute/sql-literals.js';
+import {
+  batchSource,
+  collectDefinitions,
+  entity,
+  featureView,
+  validateFeatureRepo,
+} from '../../lib/index.js';
+import type { MaterializationWatermarks } from '../../lib/registry/materialization-watermarks.js';
+import { toRegistryObjects } from '../../lib/registry/registry-objects.js';
+import { repoFromRegistry } from '../../lib/registry/repo-from-registry.js';
+import { computeFeatures } from '../../lib/services/compute-features.js';
+import { getOnlineFeatures } from '../../lib/services/get-online-features.js';
+import { materialize, materializeIncremental } from '../../lib/services/materialize.js';
+import { servingCatalog } from '../../lib/services/serving-catalog.js';
+import { DuckDBEngine } from '../../lib/stores/duckdb-engine.js';
+import { DynamoDBOnlineStore } from '../../lib/stores/dynamodb-online-store.js';
+import { FileSystemObjectStore } from '../../lib/stores/filesystem-object-store.js';
+import { ensureOnlineTable } from '../../lib/stores/online-table.js';
+import { createTable } from '../support/duckdb-fixture.js';
+import { type DynamoDBFixture, startDynamoDBFixture } from '../support/local-dynamodb.js';
+
+const user = entity({ name: 'user', joinKeys: { user_id: 'int64' } });
+const scores = batchSource({
+  name: 'scores',
+  path: 'scores.parquet',
+  timestampField: 'ts',
+  schema: { user_id: 'int64', ts: 'timestamp', score: 'float64' },
+});
+const latestScore = featureView({
+  name: 'latest_score',
+  entities: [user],
+  source: scores,
+  fields: { score: 'float64' },
+  aggregations: [{ column: 'score', functions: ['count'], windows: ['1d'] }],
+  ttl: '2h',
+  validation: { policy: 'strict', features: { score: { max: 100 } } },
+});
+const validated = validateFeatureRepo(collectDefinitions([user, scores, latestScore]));
+const catalog = servingCatalog(repoFromRegistry(toRegistryObjects(validated)));
+const view = catalog.views.get('latest_score');
+const at = (iso: string) => new Date(iso);
+
+let dir: string;
+let engine: DuckDBEngine;
+let dynamo: DynamoDBFixture;
+let store: DynamoDBOnlineStore;
+let offlineStore: FileSystemObjectStore;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fstore-materialize-'));
+  engine = await DuckDBEngine.create({ threads: 1 });
+  await createTable(engine, 'scores', { user_id: 'BIGINT', ts: 'TIMESTAMP', score: 'DOUBLE' }, [
+    { user_id: 1, ts: at('2024-01-01T10:00:00Z'), score: 10 },
+    { user_id: 2, ts: at('2024-01-01T11:00:00Z'), score: 20 },
+    { user_id: 1, ts: at('2024-01-02T09:00:00Z'), score: 15 },
+    { user_id: 3, ts: at('2024-01-03T09:00:00Z'), score: 999 },
+  ]);
+  dynamo = await startDynamoDBFixture();
+  await ensureOnlineTable(dynamo.client, 'fstore_online');
+  store = new DynamoDBOnlineStore({ client: dynamo.client, tableName: 'fstore_online' });
+  offlineStore = new FileSystemObjectStore({ root: join(dir, 'offline') });
+});
+afterAll(async () => {
+  await engine.close();
+  await dynamo.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const common = () => ({
+  engine,
+  offlineStore,
+  onlineStore: store,
+  catalog,
+  sourceRelation: () => quoteIdentifier('scores'),
+});
+
+function readScores(now: string) {
+  return getOnlineFeatures({
+    catalog,
+    store,
+    now: () => Date.parse(now),
+    request: {
+      features: ['latest_score:score', 'latest_score:score_count_1d'],
+      entities: { user_id: [1, 2] },
+    },
+  });
+}
+
+/** Watermarks in memory, for the service alone. */
+function memoryWatermarks(): MaterializationWatermarks & { readonly marks: Map<string, Date> } {
+  const marks = new Map<string, Date>();
+  return {
+    marks,
+    get: async (name, version) => marks.get(`${name}#${version}`),
+    advance: async (name, version, to) => {
+      const current = marks.get(`${name}#${version}`);
+      if (current && current >= to) return false;
+      marks.set(`${name}#${version}`, to);
+      return true;
+    },
+  };
+}
+
+describe('materialize', () => {
+  it('writes only the entities with rows since start, each with its whole history', async () => {
+    const result = await materialize({
+      ...common(),
+      start: at('2024-01-02T00:00:00Z'),
+      end: at('2024-01-02T10:00:00Z'),
+    });
+
+    expect(result.views[0]).toMatchObject({ view: 'latest_score', items: 1, written: 1, skipped: 0 });
+    const read = await readScores('2024-01-02T10:00:00Z');
+    expect(read.results[1]?.values).toEqual([15, null]);
+    expect(read.results[1]?.statuses).toEqual(['PRESENT', 'NOT_FOUND']);
+    expect(read.results[2]?.values).toEqual([2, 0]);
+  });
+
+  it('serves a latest value older than the TTL as OUTSIDE_MAX_AGE, judged at read time', async () => {
+    await materialize({ ...common(), end: at('2024-01-02T12:00:00Z') });
+
+    const fresh = await readScores('2024-01-02T11:00:00Z');
+    const stale = await readScores('2024-01-02T11:00:00.001Z');
+
+    expect(fresh.results[1]?.statuses).toEqual(['PRESENT', 'OUTSIDE_MAX_AGE']);
+    expect(stale.results[1]?.statuses).toEqual(['OUTSIDE_MAX_AGE', 'OUTSIDE_MAX_AGE']);
+    expect(stale.results[1]?.values).toEqual([null, null]);
+    expect(stale.results[1]?.event_timestamps).toEqual([
+      '2024-01-02T09:00:00.000Z',
+      '2024-01-01T11:00:00.000Z',
+    ]);
+  });
+
+  it('refuses a view whose newest computed partition failed strict validation, and leaves the online store as it was', async () => {
+    const version = view?.version ?? '';
+    const computed = await computeFeatures({
+      engine,
+      store: offlineStore,
+      computation: {
+        view: latestScore,
+        features: view?.features ?? [],
+        sourceRelation: quoteIdentifier('scores'),
+      },
+      version,
+      start: at('2024-01-01T00:00:00Z'),
+      end: at('2024-01-04T00:00:00Z'),
+    });
+    expect(computed.partitions.map((p) => p.published)).toEqual([true, true, false]);
+    const before = await readScores('2024-01-02T12:00:00Z');
+
+    const result = await materialize({ ...common(), end: at('2024-01-04T00:00:00Z') });
+
+    expect(result.views[0]?.refused).toBe(
+      'its newest partition (dt=2024-01-03) failed strict validation (score); fix the data or the checks, run fstore compute again, then materialize',
+    );
+    expect(result.views[0]?.written).toBe(0);
+    expect(await readScores('2024-01-02T12:00:00Z')).toEqual(before);
+  });
+});
+
+describe('materializeIncremental', () => {
+  it('starts from the watermark of the view version and moves it to the end', async () => {
+    const watermarks = memoryWatermarks();
+    const scoreCopy = featureView({
+      name: 'score_copy',
+      entities: [user],
+      source: scores,
+      fields: { score: 'float64' },
+    });
+    const unvalidated = servingCatalog(
+      repoFromRegistry(toRegistryObjects(validateFeatureRepo(collectDefinitions([user, scores, scoreCopy])))),
+    );
+    const run = (end: string) =>
+      materializeIncremental({ ...common(), catalog: unvalidated, watermarks, end: at(end) });
+
+    const first = await run('2024-01-01T12:00:00Z');
+    const second = await run('2024-01-02T12:00:00Z');
+    const again = await run('2024-01-02T12:00:00Z');
+
+    expect(first.views[0]).toMatchObject({ items: 2, written: 2 });
+    expect(first.views[0]?.start).toBeUndefined();
+    expect(second.views[0]).toMatchObject({ start: at('2024-01-01T12:00:00Z'), items: 1, written: 1 });
+    expect(again.views[0]).toMatchObject({ items: 0, written: 0 });
+    expect([...watermarks.marks.values()]).toEqual([at('2024-01-02T12:00:00Z')]);
+  });
+});
