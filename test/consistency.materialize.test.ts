@@ -17,6 +17,7 @@ import { batchSourceOf, duckdbSourceRelation } from '../lib/stores/duckdb-source
 import { DynamoDBOnlineStore } from '../lib/stores/dynamodb-online-store.js';
 import { FileSystemObjectStore } from '../lib/stores/filesystem-object-store.js';
 import { ensureOnlineTable } from '../lib/stores/online-table.js';
+import { closeValues } from './support/close-values.js';
 import { type DynamoDBFixture, startDynamoDBFixture } from './support/local-dynamodb.js';
 
 /**
@@ -61,16 +62,6 @@ function materializeAt(end: Date, start?: Date) {
     end,
     ...(start ? { start } : {}),
   });
-}
-
-function close(actual: unknown, expected: unknown): boolean {
-  if (typeof expected === 'number' && typeof actual === 'number') {
-    return Math.abs(actual - expected) <= 1e-9 * Math.max(1, Math.abs(expected));
-  }
-  if (Array.isArray(expected) && Array.isArray(actual)) {
-    return expected.length === actual.length && expected.every((value, index) => close(actual[index], value));
-  }
-  return (actual ?? null) === (expected ?? null);
 }
 
 /** Every entity row: each user, with a merchant and a category cycling, and an amount for the on-demand ratio. */
@@ -131,7 +122,7 @@ describe('materialized online features', () => {
       rows.forEach((_, row) => {
         const expected = offline[row]?.[name];
         const actual = column?.values[row];
-        if (!close(actual, expected)) {
+        if (!closeValues(actual, expected)) {
           throw new Error(
             `${name} for row ${row}: online ${JSON.stringify(actual)}, offline ${JSON.stringify(expected)}`,
           );

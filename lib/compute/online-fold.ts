@@ -30,34 +30,8 @@ export function stateFromEvents(
   if (rows.length === 0) return undefined;
   const before = rows.filter((event) => event.ts < throughTs);
 
-  const tiles: Record<string, Record<string, Record<string, TileStats>>> = {};
-  for (const hop of layout.hops) {
-    const oldest = oldestUsefulTile(hop, throughTs);
-    const atHop: Record<string, Record<string, TileStats>> = {};
-    for (const event of before) {
-      const tile = Math.floor(event.ts / hop.hopMs);
-      if (tile < oldest) continue;
-      for (const { column, numeric } of hop.columns) {
-        const value = event.values[column];
-        if (value === null || value === undefined) continue;
-        const stats = atHop[String(tile)] ?? {};
-        stats[column] = addToTile(stats[column], value, numeric);
-        atHop[String(tile)] = stats;
-      }
-    }
-    tiles[String(hop.hopMs)] = atHop;
-  }
-
-  const recent: Record<string, [number, OnlineScalar][]> = {};
-  for (const { column, keep } of layout.recent) {
-    recent[column] = before
-      .flatMap((event): [number, OnlineScalar][] => {
-        const value = event.values[column];
-        return value === null || value === undefined ? [] : [[event.ts, value]];
-      })
-      .sort((a, b) => b[0] - a[0] || compareScalars(b[1], a[1]))
-      .slice(0, keep);
-  }
+  const tiles = tilesWith(layout, undefined, before, throughTs);
+  const recent = recentWith(layout, undefined, before);
 
   let latest: SourceEvent | undefined;
   if (layout.fields.length > 0) {
@@ -83,6 +57,56 @@ export function stateFromEvents(
     tiles,
     recent,
   };
+}
+
+/** The state's tiles (if any) plus the events', keeping only tiles a read at or after `throughTs` can reach. */
+function tilesWith(
+  layout: OnlineStateLayout,
+  state: ViewState | undefined,
+  events: readonly SourceEvent[],
+  throughTs: number,
+): Record<string, Record<string, Record<string, TileStats>>> {
+  const tiles: Record<string, Record<string, Record<string, TileStats>>> = {};
+  for (const hop of layout.hops) {
+    const oldest = oldestUsefulTile(hop, throughTs);
+    const atHop: Record<string, Record<string, TileStats>> = {};
+    for (const [tile, columns] of Object.entries(state?.tiles[String(hop.hopMs)] ?? {})) {
+      if (Number(tile) >= oldest) atHop[tile] = { ...columns };
+    }
+    for (const event of events) {
+      const tile = Math.floor(event.ts / hop.hopMs);
+      if (tile < oldest) continue;
+      for (const { column, numeric } of hop.columns) {
+        const value = event.values[column];
+        if (value === null || value === undefined) continue;
+        const stats = atHop[String(tile)] ?? {};
+        stats[column] = addToTile(stats[column], value, numeric);
+        atHop[String(tile)] = stats;
+      }
+    }
+    tiles[String(hop.hopMs)] = atHop;
+  }
+  return tiles;
+}
+
+/** The newest values per column among the state's and the events', newest first, ties to the larger value. */
+function recentWith(
+  layout: OnlineStateLayout,
+  state: ViewState | undefined,
+  events: readonly SourceEvent[],
+): Record<string, [number, OnlineScalar][]> {
+  const recent: Record<string, [number, OnlineScalar][]> = {};
+  for (const { column, keep } of layout.recent) {
+    const added = events.flatMap((event): [number, OnlineScalar][] => {
+      const value = event.values[column];
+      return value === null || value === undefined ? [] : [[event.ts, value]];
+    });
+    const kept = (state?.recent[column] ?? []).map(([ts, value]): [number, OnlineScalar] => [ts, value]);
+    recent[column] = [...kept, ...added]
+      .sort((a, b) => b[0] - a[0] || compareScalars(b[1], a[1]))
+      .slice(0, keep);
+  }
+  return recent;
 }
 
 /** A tile's stats with one more non-null value. */
@@ -136,40 +160,8 @@ export function foldEvents(
   const newest = Math.max(...events.map((event) => event.ts));
   const throughTs = Math.max(state?.throughTs ?? Number.NEGATIVE_INFINITY, newest + 1);
 
-  const tiles: Record<string, Record<string, Record<string, TileStats>>> = {};
-  for (const hop of layout.hops) {
-    const oldest = oldestUsefulTile(hop, throughTs);
-    const atHop: Record<string, Record<string, TileStats>> = {};
-    for (const [tile, columns] of Object.entries(state?.tiles[String(hop.hopMs)] ?? {})) {
-      if (Number(tile) >= oldest) atHop[tile] = { ...columns };
-    }
-    for (const event of events) {
-      const tile = Math.floor(event.ts / hop.hopMs);
-      if (tile < oldest) continue;
-      for (const { column, numeric } of hop.columns) {
-        const value = event.values[column];
-        if (value === null || value === undefined) continue;
-        const stats = atHop[String(tile)] ?? {};
-        stats[column] = addToTile(stats[column], value, numeric);
-        atHop[String(tile)] = stats;
-      }
-    }
-    tiles[String(hop.hopMs)] = atHop;
-  }
-
-  const recent: Record<string, [number, OnlineScalar][]> = {};
-  for (const { column, keep } of layout.recent) {
-    const added = events.flatMap((event): [number, OnlineScalar][] => {
-      const value = event.values[column];
-      return value === null || value === undefined ? [] : [[event.ts, value]];
-    });
-    recent[column] = [
-      ...(state?.recent[column] ?? []).map(([ts, value]): [number, OnlineScalar] => [ts, value]),
-      ...added,
-    ]
-      .sort((a, b) => b[0] - a[0] || compareScalars(b[1], a[1]))
-      .slice(0, keep);
-  }
+  const tiles = tilesWith(layout, state, events, throughTs);
+  const recent = recentWith(layout, state, events);
 
   let latest: SourceEvent | undefined = state?.latest
     ? { ts: state.latest.ts, values: state.latest.values }

@@ -6,6 +6,7 @@ import {
   BatchWriteItemCommand,
   type DynamoDBClient,
   PutItemCommand,
+  type PutItemCommandInput,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import type { ViewState } from '../compute/online-state.js';
@@ -263,35 +264,24 @@ export class DynamoDBOnlineStore implements OnlineStore {
   }
 
   /** Stores `item` if the stored item still has `revision` (or, when none was read, still does not exist). */
+  /** Stores `item` if the stored item still has `revision` (or, when none was read, still does not exist). */
   private async revisionPut(
     item: OnlineItem,
     revision: string | undefined,
     existed: boolean,
   ): Promise<'written' | 'conflict'> {
-    let outcome: 'written' | 'conflict' = 'written';
-    const unwritten = await this.retryLeftovers([item], 'PutItem', async () => {
-      try {
-        await this.client.send(
-          new PutItemCommand({
-            TableName: this.tableName,
-            Item: dynamoDBItem(item, this.newRevision()),
-            ...(existed && revision !== undefined
-              ? { ConditionExpression: 'rev = :rev', ExpressionAttributeValues: { ':rev': { S: revision } } }
-              : { ConditionExpression: existed ? 'attribute_not_exists(rev)' : 'attribute_not_exists(pk)' }),
-          }),
-        );
-      } catch (error) {
-        if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
-        outcome = 'conflict';
-      }
-      return [];
-    });
-    if (unwritten > 0) {
+    const outcome = await this.putIf(
+      item,
+      existed && revision !== undefined
+        ? { ConditionExpression: 'rev = :rev', ExpressionAttributeValues: { ':rev': { S: revision } } }
+        : { ConditionExpression: existed ? 'attribute_not_exists(rev)' : 'attribute_not_exists(pk)' },
+    );
+    if (outcome === 'unwritten') {
       throw new OnlineStoreWriteError(
         `an update stayed unwritten after ${this.maxAttempts} attempts: the online store (DynamoDB table "${this.tableName}") is throttled; send it again`,
       );
     }
-    return outcome;
+    return outcome === 'written' ? 'written' : 'conflict';
   }
 
   private async storedVersions(items: readonly OnlineItem[]): Promise<Map<string, StateVersion>> {
@@ -354,29 +344,43 @@ export class DynamoDBOnlineStore implements OnlineStore {
   }
 
   private async conditionalPut(item: OnlineItem): Promise<WriteOutcome> {
-    let lostToNewer = false;
+    const outcome = await this.putIf(item, {
+      ConditionExpression: NEWER_STATE_CONDITION,
+      ExpressionAttributeValues: {
+        ':event_ts': { N: String(item.state.eventTs) },
+        ':through_ts': { N: String(item.state.throughTs) },
+      },
+    });
+    // 'refused': a state at least as new was written since the stored versions were read.
+    if (outcome === 'unwritten') return { written: 0, skipped: 0, unwritten: 1 };
+    return outcome === 'refused'
+      ? { written: 0, skipped: 1, unwritten: 0 }
+      : { written: 1, skipped: 0, unwritten: 0 };
+  }
+
+  /** One PutItem under a condition, throttling retried: written, refused by the condition, or still unwritten. */
+  private async putIf(
+    item: OnlineItem,
+    condition: Pick<PutItemCommandInput, 'ConditionExpression' | 'ExpressionAttributeValues'>,
+  ): Promise<'written' | 'refused' | 'unwritten'> {
+    let refused = false;
     const unwritten = await this.retryLeftovers([item], 'PutItem', async () => {
       try {
         await this.client.send(
           new PutItemCommand({
             TableName: this.tableName,
             Item: dynamoDBItem(item, this.newRevision()),
-            ConditionExpression: NEWER_STATE_CONDITION,
-            ExpressionAttributeValues: {
-              ':event_ts': { N: String(item.state.eventTs) },
-              ':through_ts': { N: String(item.state.throughTs) },
-            },
+            ...condition,
           }),
         );
       } catch (error) {
         if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
-        // A state at least as new was written since the stored versions were read.
-        lostToNewer = true;
+        refused = true;
       }
       return [];
     });
-    if (unwritten > 0) return { written: 0, skipped: 0, unwritten };
-    return lostToNewer ? { written: 0, skipped: 1, unwritten: 0 } : { written: 1, skipped: 0, unwritten: 0 };
+    if (unwritten > 0) return 'unwritten';
+    return refused ? 'refused' : 'written';
   }
 
   /**

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { viewFeaturesAt } from '../../lib/compute/online-aggregator.js';
 import { foldEvents, type SourceEvent, stateFromEvents } from '../../lib/compute/online-fold.js';
 import { onlineStateLayout } from '../../lib/compute/online-state.js';
+import { closeValues } from '../support/close-values.js';
 import { referenceFeatures } from '../support/reference-features.js';
 import { features, view } from '../support/spend-view.js';
 
@@ -45,23 +46,13 @@ function referenceRows(events: readonly SourceEvent[]) {
   }));
 }
 
-function close(actual: unknown, expected: unknown): boolean {
-  if (typeof expected === 'number' && typeof actual === 'number') {
-    return Math.abs(actual - expected) <= 1e-9 * Math.max(1, Math.abs(expected));
-  }
-  if (Array.isArray(expected) && Array.isArray(actual)) {
-    return expected.length === actual.length && expected.every((value, index) => close(actual[index], value));
-  }
-  return actual === expected;
-}
-
 function assertAgrees(events: readonly SourceEvent[], throughTs: number, t: number): void {
   const state = stateFromEvents(layout, events, throughTs);
   const served = viewFeaturesAt(features, layout, state, t);
   const expected = referenceFeatures(view, features, referenceRows(events), { keys: { user_id: 1 }, t });
   for (const feature of features) {
     const actual = served.get(feature.name);
-    if (!close(actual?.value ?? null, expected[feature.name] ?? null)) {
+    if (!closeValues(actual?.value ?? null, expected[feature.name] ?? null)) {
       throw new Error(
         `${feature.name} through ${new Date(throughTs).toISOString()} read at ${new Date(t).toISOString()}: online gave ${JSON.stringify(actual?.value)}, reference ${JSON.stringify(expected[feature.name])}`,
       );

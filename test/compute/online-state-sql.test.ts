@@ -9,7 +9,6 @@ import type { ResolvedFeature } from '../../lib/definitions/resolved-features.js
 import {
   batchSource,
   collectDefinitions,
-  div,
   entity,
   featureView,
   validateFeatureRepo,
@@ -17,41 +16,14 @@ import {
 import { DuckDBEngine } from '../../lib/stores/duckdb-engine.js';
 import { createTable, type FixtureValue } from '../support/duckdb-fixture.js';
 import { DIALECTS, teachDuckDBTrinoNames } from '../support/historical-harness.js';
+import { events, view as spend, user } from '../support/spend-view.js';
 import { assertValidTrinoSql } from '../support/trino-sql.js';
 
 /**
  * The state SQL of both dialects (Athena's run on DuckDB), checked against states worked out by hand at
  * the edges of DESIGN.md section 3 and against the plain fold `stateFromEvents` on random events.
  */
-const user = entity({ name: 'user', joinKeys: { user_id: 'int64' } });
-const events = batchSource({
-  name: 'events',
-  path: 'events.parquet',
-  timestampField: 'ts',
-  createdTimestampField: 'created',
-  schema: { user_id: 'int64', ts: 'timestamp', created: 'timestamp', amount: 'float64', items: 'int64' },
-});
 // The view of window-semantics.property.test.ts: hops 5m (amount, up to 1h), 10m (items, 30m), 1h (amount, 13h).
-const spend = featureView({
-  name: 'spend',
-  entities: [user],
-  source: events,
-  fields: { items: 'int64' },
-  aggregations: [
-    {
-      column: 'amount',
-      functions: ['sum', 'count', 'mean', 'stddev', 'variance', 'min', 'max', 'last'],
-      windows: ['15m', '1h'],
-    },
-    { column: 'items', functions: ['sum', 'max'], windows: ['30m'], hop: '10m' },
-    { column: 'amount', functions: ['mean'], windows: ['13h'] },
-  ],
-  lastK: [{ column: 'amount', k: 3 }],
-  daysSinceFirstEvent: 'days_since_first',
-  daysSinceLastEvent: 'days_since_last',
-  derived: (f) => ({ share: div(f.amount_sum_15m, f.amount_sum_1h) }),
-  ttl: '45m',
-});
 // Only window aggregations: the state SQL may skip rows older than every tile.
 const totals = featureView({
   name: 'totals',

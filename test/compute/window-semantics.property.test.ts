@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { perEventFeaturesSql } from '../../lib/compute/feature-queries.js';
 import { DuckDBEngine } from '../../lib/stores/duckdb-engine.js';
+import { closeValues } from '../support/close-values.js';
 import { createTable } from '../support/duckdb-fixture.js';
 import { DIALECTS, runHistorical, teachDuckDBTrinoNames } from '../support/historical-harness.js';
 import { referenceFeatures } from '../support/reference-features.js';
@@ -42,16 +43,6 @@ beforeAll(async () => {
 });
 afterAll(() => engine.close());
 
-function close(actual: unknown, expected: unknown): boolean {
-  if (typeof expected === 'number' && typeof actual === 'number') {
-    return Math.abs(actual - expected) <= 1e-9 * Math.max(1, Math.abs(expected));
-  }
-  if (Array.isArray(expected) && Array.isArray(actual)) {
-    return expected.length === actual.length && expected.every((value, index) => close(actual[index], value));
-  }
-  return actual === expected;
-}
-
 describe.each(DIALECTS.map((dialect) => [dialect.name, dialect] as const))(
   'the %s point-in-time join',
   (_, dialect) => {
@@ -87,7 +78,7 @@ describe.each(DIALECTS.map((dialect) => [dialect.name, dialect] as const))(
               });
               for (const feature of features) {
                 const actual = result[index]?.[feature.name];
-                if (!close(actual, expected[feature.name])) {
+                if (!closeValues(actual, expected[feature.name])) {
                   throw new Error(
                     `${feature.name} at ${point.at.toISOString()} for user ${point.keys.user_id}: SQL gave ${JSON.stringify(actual)}, reference ${JSON.stringify(expected[feature.name])}`,
                   );
@@ -136,7 +127,7 @@ describe.each(DIALECTS.map((dialect) => [dialect.name, dialect] as const))(
               const keys = { user_id: row.user_id as number };
               const expected = referenceFeatures(view, features, referenceRows, { keys, t });
               for (const feature of features) {
-                if (!close(row[feature.name], expected[feature.name])) {
+                if (!closeValues(row[feature.name], expected[feature.name])) {
                   throw new Error(
                     `${feature.name} for the event of user ${row.user_id} at ${new Date(t).toISOString()}: SQL gave ${JSON.stringify(row[feature.name])}, reference ${JSON.stringify(expected[feature.name])}`,
                   );
