@@ -1,0 +1,393 @@
+/**
+ * bench:serving - `POST /get-online-features` through the local HTTP API, Feast's published benchmark
+ * shapes (1 entity x 50 features, 100 entities x 50 features), side by side with raw reads:
+ *
+ * - ours: `fetch` (undici, keep-alive) -> `startLocalApiServer` -> `createServeHandler` (middy, body
+ *   parsing, `getOnlineFeatures`: one BatchGetItem per 100 (entity, view) items, state JSON parsed,
+ *   features computed from hop tiles) -> JSON reply, 8 requests in flight;
+ * - raw: the very same keys read by `BatchGetItemCommand` straight from the same dynalite, one call per
+ *   request, 8 calls in flight.
+ *
+ * The view has 50 features over one source (10 latest-value fields, 40 window aggregations), materialized
+ * for 10,000 entities into an in-memory dynalite that `startLocalDynamoDB` runs in a child process, so the
+ * server does not share this process's event loop. Each shape: a warm-up of 100 requests for each
+ * contender, then three rounds of 2,000 requests each, in turn; figures are the medians of the rounds.
+ * BatchGetItem calls of the server's client are counted by a middleware. Prints progress lines, then one
+ * JSON line per shape. Figures, not assertions: nothing here fails on a time.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
+  type DynamoDBClient,
+  type KeysAndAttributes,
+} from '@aws-sdk/client-dynamodb';
+import { batchSource, collectDefinitions, entity, featureView, validateFeatureRepo } from 'fstore';
+import { createServeHandler } from '../lambdas/serve.js';
+import { startLocalApiServer } from '../lib/cli/local-api-server.js';
+import { stringLiteral } from '../lib/compute/sql-literals.js';
+import { toRegistryObjects } from '../lib/registry/registry-objects.js';
+import { repoFromRegistry } from '../lib/registry/repo-from-registry.js';
+import { materialize } from '../lib/services/materialize.js';
+import { servingCatalog } from '../lib/services/serving-catalog.js';
+import { DuckDBEngine } from '../lib/stores/duckdb-engine.js';
+import { batchSourceOf, duckdbSourceRelation } from '../lib/stores/duckdb-source.js';
+import { createDynamoDBClient } from '../lib/stores/dynamodb-client.js';
+import { DynamoDBOnlineStore } from '../lib/stores/dynamodb-online-store.js';
+import { FileSystemObjectStore } from '../lib/stores/filesystem-object-store.js';
+import { startLocalDynamoDB } from '../lib/stores/local-dynamodb.js';
+import { encodeEntityKey } from '../lib/stores/online-entity-key.js';
+import { ensureOnlineTable } from '../lib/stores/online-table.js';
+import { median, ratio, round, secondsSince } from './measure.js';
+
+const ENTITIES = 10_000;
+/** Events per entity on average, over the 30 days before END. */
+const EVENTS_PER_ENTITY = 20;
+const TABLE = 'fstore_online';
+const END = new Date('2024-01-31T00:00:00Z');
+/** Requests are served as of an hour after the materialization, so windows and TTL hold data. */
+const READ_TIME_MS = END.getTime() + 3_600_000;
+const SPAN_MS = 30 * 86_400_000;
+const REQUESTS = 2_000;
+const WARM_UP = 100;
+const ROUNDS = 3;
+const IN_FLIGHT = 8;
+const SHAPES = [
+  { name: '1x50', entities: 1 },
+  { name: '100x50', entities: 100 },
+] as const;
+
+function log(line: string): void {
+  console.error(`[bench:serving] ${line}`);
+}
+
+/** A dynalite in a child process of this script (see the bottom of this file). */
+async function startDynaliteProcess(): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--dynalite'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const endpoint = await firstLine(child);
+  return { endpoint, close: () => stopChild(child) };
+}
+
+async function firstLine(child: ChildProcess): Promise<string> {
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const exited = once(child, 'exit').then(([code]) => {
+    throw new Error(`the dynalite process exited with code ${String(code)} before it listened`);
+  });
+  try {
+    const [line] = (await Promise.race([once(lines, 'line'), exited])) as [string];
+    return line.trim();
+  } finally {
+    lines.close();
+    exited.catch(() => undefined);
+  }
+}
+
+/** Ends the child by closing its stdin; kills it (by its pid, it alone) if it has not exited in 10 s. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.stdin?.end();
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Runs in the child: dynalite in memory, its endpoint on stdout, closed when the parent closes stdin. */
+async function runDynaliteChild(): Promise<void> {
+  const server = await startLocalDynamoDB();
+  process.stdout.write(`${server.endpoint}\n`);
+  process.stdin.resume();
+  await once(process.stdin, 'end');
+  await server.close();
+  process.exit(0);
+}
+
+/** mulberry32, so every run asks for the same entities. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** `count` distinct entity ids in 1..ENTITIES. */
+function distinctEntities(random: () => number, count: number): number[] {
+  const ids = new Set<number>();
+  while (ids.size < count) ids.add(1 + Math.floor(random() * ENTITIES));
+  return [...ids];
+}
+
+interface Latencies {
+  /** Per request, milliseconds. */
+  readonly ms: Float64Array;
+  readonly wallMs: number;
+}
+
+/** Calls `send(i)` for i in [0, count) with `IN_FLIGHT` calls outstanding at all times; times each one. */
+async function closedLoop(count: number, send: (index: number) => Promise<void>): Promise<Latencies> {
+  const ms = new Float64Array(count);
+  let next = 0;
+  const started = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const index = next++;
+      const t0 = performance.now();
+      await send(index);
+      ms[index] = performance.now() - t0;
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  return { ms, wallMs: performance.now() - started };
+}
+
+/** Nearest-rank percentile. */
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? Number.NaN;
+}
+
+interface RoundFigures {
+  readonly p50: number;
+  readonly p99: number;
+  readonly rps: number;
+}
+
+function figures(latencies: Latencies): RoundFigures {
+  const sorted = latencies.ms.slice().sort();
+  return {
+    p50: round(percentile(sorted, 0.5)),
+    p99: round(percentile(sorted, 0.99)),
+    rps: Math.round((latencies.ms.length / latencies.wallMs) * 1000),
+  };
+}
+
+async function main(): Promise<void> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const work = await mkdtemp(join(tmpdir(), 'fstore-bench-serving-'));
+  const dynalite = await startDynaliteProcess();
+  const clients: DynamoDBClient[] = [];
+  let server: Awaited<ReturnType<typeof startLocalApiServer>> | undefined;
+  try {
+    // ~20 events per entity over the 30 days before END: two numbers to aggregate, ten to serve as latest values.
+    const sourceFile = join(work, 'events.parquet');
+    const rows = ENTITIES * EVENTS_PER_ENTITY;
+    const latest = Array.from({ length: 10 }, (_, k) => `f${String(k + 1).padStart(2, '0')}`);
+    const thing = entity({ name: 'thing', joinKeys: { entity_id: 'int64' } });
+    const events = batchSource({
+      name: 'events',
+      path: sourceFile,
+      format: 'parquet',
+      timestampField: 'ts',
+      schema: {
+        entity_id: 'int64',
+        ts: 'timestamp',
+        amount: 'float64',
+        qty: 'float64',
+        ...Object.fromEntries(latest.map((name) => [name, 'float64' as const])),
+      },
+    });
+    const windows = ['1h', '1d', '7d', '30d'] as const;
+    const functions = ['sum', 'count', 'mean', 'min', 'max'] as const;
+    const view = featureView({
+      name: 'thing_features',
+      entities: [thing],
+      source: events,
+      fields: Object.fromEntries(latest.map((name) => [name, 'float64' as const])),
+      aggregations: [
+        { column: 'amount', functions, windows },
+        { column: 'qty', functions, windows },
+      ],
+      ttl: '90d',
+    });
+    const validated = validateFeatureRepo(collectDefinitions([thing, events, view]));
+    const objects = toRegistryObjects(validated);
+    const catalog = servingCatalog(repoFromRegistry(objects));
+    const served = catalog.views.get(view.name);
+    if (!served) throw new Error(`no view ${view.name}`);
+    const featureNames = served.features.map((feature) => `${view.name}:${feature.name}`);
+    if (featureNames.length !== 50) throw new Error(`the view has ${featureNames.length} features, not 50`);
+
+    const engine = await DuckDBEngine.create();
+    let started = process.hrtime.bigint();
+    try {
+      await engine.run(`COPY (
+          SELECT CAST(hash(i) % ${ENTITIES} + 1 AS BIGINT) AS entity_id,
+            make_timestamp((${END.getTime() - SPAN_MS} + CAST(hash(i + ${rows}) % ${SPAN_MS} AS BIGINT)) * 1000) AS ts,
+            CAST(hash(i * 3 + 1) % 100000 AS DOUBLE) / 100 AS amount,
+            CAST(hash(i * 3 + 2) % 10 + 1 AS DOUBLE) AS qty,
+            ${latest.map((name, k) => `CAST(hash(i * 17 + ${k}) % 1000000 AS DOUBLE) / 1000 AS ${name}`).join(', ')}
+          FROM range(${rows}) AS t(i)
+        ) TO ${stringLiteral(sourceFile)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+      log(`generated ${rows} events over ${ENTITIES} entities in ${secondsSince(started)} s`);
+
+      const loadClient = createDynamoDBClient({ endpoint: dynalite.endpoint });
+      clients.push(loadClient);
+      await ensureOnlineTable(loadClient, TABLE);
+      started = process.hrtime.bigint();
+      const result = await materialize({
+        engine,
+        offlineStore: new FileSystemObjectStore({ root: join(work, 'offline') }),
+        onlineStore: new DynamoDBOnlineStore({ client: loadClient, tableName: TABLE }),
+        catalog,
+        sourceRelation: (definition) => duckdbSourceRelation(batchSourceOf(definition.source), work),
+        end: END,
+      });
+      log(`materialized ${result.views[0]?.written} entities in ${secondsSince(started)} s`);
+    } finally {
+      await engine.close();
+    }
+
+    // The server's own client, its BatchGetItem calls counted.
+    const serverClient = createDynamoDBClient({ endpoint: dynalite.endpoint });
+    clients.push(serverClient);
+    let batchGets = 0;
+    serverClient.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'BatchGetItemCommand') batchGets++;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countBatchGetItem' },
+    );
+    const store = new DynamoDBOnlineStore({ client: serverClient, tableName: TABLE });
+    const loaded = { catalog, objects, revision: 1 };
+    server = await startLocalApiServer({
+      handler: createServeHandler({
+        loadCatalog: async () => loaded,
+        store,
+        now: () => READ_TIME_MS,
+      }),
+      port: 0,
+    });
+    const url = `${server.url}/get-online-features`;
+    log(`serving on ${server.url}`);
+
+    const rawClient = createDynamoDBClient({ endpoint: dynalite.endpoint });
+    clients.push(rawClient);
+    const sortKey = `${served.definition.name}#${served.version}`;
+
+    for (const shape of SHAPES) {
+      const random = seededRandom(7 + shape.entities);
+      const entityLists = Array.from({ length: WARM_UP + ROUNDS * REQUESTS }, () =>
+        distinctEntities(random, shape.entities),
+      );
+      const bodies = entityLists.map((ids) =>
+        JSON.stringify({ features: featureNames, entities: { entity_id: ids } }),
+      );
+      const keyLists = entityLists.map((ids) =>
+        ids.map(
+          (id): Record<string, AttributeValue> => ({
+            pk: { S: encodeEntityKey({ entity_id: id }) },
+            sk: { S: sortKey },
+          }),
+        ),
+      );
+      let present = 0;
+      let values = 0;
+      let responseBytes = 0;
+      let itemBytes = 0;
+      const ours = async (index: number, inspect = false): Promise<void> => {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: bodies[index] as string,
+        });
+        const text = await response.text();
+        if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${text.slice(0, 500)}`);
+        if (inspect) {
+          const parsed = JSON.parse(text) as { results: { statuses: string[] }[] };
+          responseBytes += text.length;
+          for (const column of parsed.results.slice(1)) {
+            for (const status of column.statuses) {
+              values++;
+              if (status === 'PRESENT') present++;
+            }
+          }
+        }
+      };
+      const raw = async (index: number, inspect = false): Promise<void> => {
+        let pending: KeysAndAttributes | undefined = { Keys: keyLists[index] };
+        for (let attempt = 1; pending?.Keys?.length; attempt++) {
+          const output: BatchGetItemCommandOutput = await rawClient.send(
+            new BatchGetItemCommand({ RequestItems: { [TABLE]: pending } }),
+          );
+          if (inspect) {
+            for (const item of output.Responses?.[TABLE] ?? []) itemBytes += item.state?.S?.length ?? 0;
+          }
+          pending = output.UnprocessedKeys?.[TABLE];
+          if (attempt >= 8 && pending?.Keys?.length) throw new Error('keys stayed unprocessed');
+        }
+      };
+
+      // Warm-up: connections, JIT, dynalite's caches; its responses are checked for present values.
+      await closedLoop(WARM_UP, (index) => ours(index, true));
+      await closedLoop(WARM_UP, (index) => raw(index, true));
+      log(
+        `${shape.name}: warm-up done; ${present} of ${values} values PRESENT, response ~${Math.round(responseBytes / WARM_UP)} bytes, state JSON ~${Math.round(itemBytes / (WARM_UP * shape.entities))} bytes per entity`,
+      );
+
+      const oursRounds: RoundFigures[] = [];
+      const rawRounds: RoundFigures[] = [];
+      let oursCalls = 0;
+      for (let roundIndex = 0; roundIndex < ROUNDS; roundIndex++) {
+        const offset = WARM_UP + roundIndex * REQUESTS;
+        const before = batchGets;
+        const oursFigures = figures(await closedLoop(REQUESTS, (index) => ours(offset + index)));
+        oursCalls += batchGets - before;
+        oursRounds.push(oursFigures);
+        const rawFigures = figures(await closedLoop(REQUESTS, (index) => raw(offset + index)));
+        rawRounds.push(rawFigures);
+        log(
+          `${shape.name} round ${roundIndex + 1}: ours p50 ${oursFigures.p50} ms p99 ${oursFigures.p99} ms ${oursFigures.rps} rps; raw p50 ${rawFigures.p50} ms p99 ${rawFigures.p99} ms ${rawFigures.rps} rps`,
+        );
+      }
+      const mid = (list: RoundFigures[], key: keyof RoundFigures) => round(median(list.map((f) => f[key])));
+      const p99 = mid(oursRounds, 'p99');
+      const rawP99 = mid(rawRounds, 'p99');
+      const p99Ratio = ratio(p99, rawP99);
+      const roundTrips = round(oursCalls / (ROUNDS * REQUESTS), 3);
+      log(
+        `${shape.name} targets: p99 within 1.25x of raw: ${p99Ratio !== null && p99Ratio <= 1.25 ? 'met' : 'NOT met'} (${p99Ratio}x); at most one BatchGetItem per 100 items: ${roundTrips <= Math.ceil(shape.entities / 100) ? 'met' : 'NOT met'} (${roundTrips} per request)`,
+      );
+      console.log(
+        JSON.stringify({
+          bench: 'serving',
+          shape: shape.name,
+          p50_ms: mid(oursRounds, 'p50'),
+          p99_ms: p99,
+          rps: mid(oursRounds, 'rps'),
+          raw_p50_ms: mid(rawRounds, 'p50'),
+          raw_p99_ms: rawP99,
+          p99_ratio: p99Ratio,
+          round_trips_per_request: roundTrips,
+          raw_rps: mid(rawRounds, 'rps'),
+          requests: REQUESTS,
+          rounds: ROUNDS,
+          in_flight: IN_FLIGHT,
+          runs: { ours: oursRounds, raw: rawRounds },
+        }),
+      );
+    }
+  } finally {
+    await server?.close();
+    for (const client of clients) client.destroy();
+    await dynalite.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === '--dynalite') await runDynaliteChild();
+else await main();
