@@ -9,8 +9,8 @@
  *   request, 8 calls in flight.
  *
  * The view has 50 features over one source (10 latest-value fields, 40 window aggregations), materialized
- * for 10,000 entities into an in-memory dynalite that `startLocalDynamoDB` runs in a child process, so the
- * server does not share this process's event loop. Each shape: a warm-up of 100 requests for each
+ * for 10,000 entities into an in-memory dynalite that `startLocalDynamoDB` runs in a child process; the
+ * server runs in a second child process, so neither shares the load generator's event loop. Each shape: a warm-up of 100 requests for each
  * contender, then three rounds of 2,000 requests each, in turn; figures are the medians of the rounds.
  * BatchGetItem calls of the server's client are counted by a middleware. Prints progress lines, then one
  * JSON line per shape. Figures, not assertions: nothing here fails on a time.
@@ -69,29 +69,6 @@ function log(line: string): void {
   console.error(`[bench:serving] ${line}`);
 }
 
-/** A dynalite in a child process of this script (see the bottom of this file). */
-async function startDynaliteProcess(): Promise<{ endpoint: string; close(): Promise<void> }> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--dynalite'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const endpoint = await firstLine(child);
-  return { endpoint, close: () => stopChild(child) };
-}
-
-async function firstLine(child: ChildProcess): Promise<string> {
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  const exited = once(child, 'exit').then(([code]) => {
-    throw new Error(`the dynalite process exited with code ${String(code)} before it listened`);
-  });
-  try {
-    const [line] = (await Promise.race([once(lines, 'line'), exited])) as [string];
-    return line.trim();
-  } finally {
-    lines.close();
-    exited.catch(() => undefined);
-  }
-}
-
 /** Ends the child by closing its stdin; kills it (by its pid, it alone) if it has not exited in 10 s. */
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -110,6 +87,117 @@ async function runDynaliteChild(): Promise<void> {
   await once(process.stdin, 'end');
   await server.close();
   process.exit(0);
+}
+
+/**
+ * The benched repo: ~20 events per entity over the 30 days before END, two numbers to aggregate over four
+ * windows with five functions, ten to serve as latest values: 50 features in one view.
+ */
+function benchRepo(sourceFile: string) {
+  const latest = Array.from({ length: 10 }, (_, k) => `f${String(k + 1).padStart(2, '0')}`);
+  const thing = entity({ name: 'thing', joinKeys: { entity_id: 'int64' } });
+  const events = batchSource({
+    name: 'events',
+    path: sourceFile,
+    format: 'parquet',
+    timestampField: 'ts',
+    schema: {
+      entity_id: 'int64',
+      ts: 'timestamp',
+      amount: 'float64',
+      qty: 'float64',
+      ...Object.fromEntries(latest.map((name) => [name, 'float64' as const])),
+    },
+  });
+  const windows = ['1h', '1d', '7d', '30d'] as const;
+  const functions = ['sum', 'count', 'mean', 'min', 'max'] as const;
+  const view = featureView({
+    name: 'thing_features',
+    entities: [thing],
+    source: events,
+    fields: Object.fromEntries(latest.map((name) => [name, 'float64' as const])),
+    aggregations: [
+      { column: 'amount', functions, windows },
+      { column: 'qty', functions, windows },
+    ],
+    ttl: '90d',
+  });
+  const validated = validateFeatureRepo(collectDefinitions([thing, events, view]));
+  const objects = toRegistryObjects(validated);
+  const catalog = servingCatalog(repoFromRegistry(objects));
+  const served = catalog.views.get(view.name);
+  if (!served) throw new Error(`no view ${view.name}`);
+  const featureNames = served.features.map((feature) => `${view.name}:${feature.name}`);
+  if (featureNames.length !== 50) throw new Error(`the view has ${featureNames.length} features, not 50`);
+  return { latest, view, objects, catalog, served, featureNames };
+}
+
+/**
+ * Runs in a child: the HTTP API (`startLocalApiServer` + `createServeHandler`) over the dynalite at
+ * `endpoint`, its URL on stdout. A line `count` on stdin answers how many BatchGetItem calls its client
+ * made; closing stdin stops it. A process of its own, as a server is: the load generator does not share
+ * its event loop.
+ */
+async function runServerChild(endpoint: string, sourceFile: string): Promise<void> {
+  const { objects, catalog } = benchRepo(sourceFile);
+  const client = createDynamoDBClient({ endpoint });
+  let batchGets = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'BatchGetItemCommand') batchGets++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countBatchGetItem' },
+  );
+  const loaded = { catalog, objects, revision: 1 };
+  const server = await startLocalApiServer({
+    handler: createServeHandler({
+      loadCatalog: async () => loaded,
+      store: new DynamoDBOnlineStore({ client, tableName: TABLE }),
+      now: () => READ_TIME_MS,
+    }),
+    port: 0,
+  });
+  process.stdout.write(`${server.url}\n`);
+  const commands = createInterface({ input: process.stdin });
+  commands.on('line', (line) => {
+    if (line.trim() === 'count') process.stdout.write(`${batchGets}\n`);
+  });
+  await once(commands, 'close');
+  await server.close();
+  client.destroy();
+  process.exit(0);
+}
+
+/** A child process of this script in one of its roles, read line by line. */
+function startChild(args: readonly string[]) {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const queue: string[] = [];
+  const waiting: ((line: string) => void)[] = [];
+  lines.on('line', (line) => {
+    const take = waiting.shift();
+    if (take) take(line.trim());
+    else queue.push(line.trim());
+  });
+  const exited = once(child, 'exit');
+  return {
+    /** The next line the child prints; fails if it exits first. */
+    next: (): Promise<string> => {
+      const queued = queue.shift();
+      if (queued !== undefined) return Promise.resolve(queued);
+      return Promise.race([
+        new Promise<string>((resolveLine) => waiting.push(resolveLine)),
+        exited.then(([code]) => {
+          throw new Error(`the ${args[0]} process exited with code ${String(code)}`);
+        }),
+      ]);
+    },
+    send: (line: string) => child.stdin?.write(`${line}\n`),
+    close: () => stopChild(child),
+  };
 }
 
 /** mulberry32, so every run asks for the same entities. */
@@ -178,48 +266,14 @@ function figures(latencies: Latencies): RoundFigures {
 async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const work = await mkdtemp(join(tmpdir(), 'fstore-bench-serving-'));
-  const dynalite = await startDynaliteProcess();
+  const dynaliteChild = startChild(['--dynalite']);
+  const dynalite = { endpoint: await dynaliteChild.next(), close: () => dynaliteChild.close() };
   const clients: DynamoDBClient[] = [];
-  let server: Awaited<ReturnType<typeof startLocalApiServer>> | undefined;
+  let serverChild: ReturnType<typeof startChild> | undefined;
   try {
-    // ~20 events per entity over the 30 days before END: two numbers to aggregate, ten to serve as latest values.
     const sourceFile = join(work, 'events.parquet');
     const rows = ENTITIES * EVENTS_PER_ENTITY;
-    const latest = Array.from({ length: 10 }, (_, k) => `f${String(k + 1).padStart(2, '0')}`);
-    const thing = entity({ name: 'thing', joinKeys: { entity_id: 'int64' } });
-    const events = batchSource({
-      name: 'events',
-      path: sourceFile,
-      format: 'parquet',
-      timestampField: 'ts',
-      schema: {
-        entity_id: 'int64',
-        ts: 'timestamp',
-        amount: 'float64',
-        qty: 'float64',
-        ...Object.fromEntries(latest.map((name) => [name, 'float64' as const])),
-      },
-    });
-    const windows = ['1h', '1d', '7d', '30d'] as const;
-    const functions = ['sum', 'count', 'mean', 'min', 'max'] as const;
-    const view = featureView({
-      name: 'thing_features',
-      entities: [thing],
-      source: events,
-      fields: Object.fromEntries(latest.map((name) => [name, 'float64' as const])),
-      aggregations: [
-        { column: 'amount', functions, windows },
-        { column: 'qty', functions, windows },
-      ],
-      ttl: '90d',
-    });
-    const validated = validateFeatureRepo(collectDefinitions([thing, events, view]));
-    const objects = toRegistryObjects(validated);
-    const catalog = servingCatalog(repoFromRegistry(objects));
-    const served = catalog.views.get(view.name);
-    if (!served) throw new Error(`no view ${view.name}`);
-    const featureNames = served.features.map((feature) => `${view.name}:${feature.name}`);
-    if (featureNames.length !== 50) throw new Error(`the view has ${featureNames.length} features, not 50`);
+    const { latest, catalog, served, featureNames } = benchRepo(sourceFile);
 
     const engine = await DuckDBEngine.create();
     let started = process.hrtime.bigint();
@@ -251,29 +305,14 @@ async function main(): Promise<void> {
       await engine.close();
     }
 
-    // The server's own client, its BatchGetItem calls counted.
-    const serverClient = createDynamoDBClient({ endpoint: dynalite.endpoint });
-    clients.push(serverClient);
-    let batchGets = 0;
-    serverClient.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'BatchGetItemCommand') batchGets++;
-        return next(args);
-      },
-      { step: 'initialize', name: 'countBatchGetItem' },
-    );
-    const store = new DynamoDBOnlineStore({ client: serverClient, tableName: TABLE });
-    const loaded = { catalog, objects, revision: 1 };
-    server = await startLocalApiServer({
-      handler: createServeHandler({
-        loadCatalog: async () => loaded,
-        store,
-        now: () => READ_TIME_MS,
-      }),
-      port: 0,
-    });
-    const url = `${server.url}/get-online-features`;
-    log(`serving on ${server.url}`);
+    serverChild = startChild(['--server', dynalite.endpoint, sourceFile]);
+    const serverUrl = await serverChild.next();
+    const url = `${serverUrl}/get-online-features`;
+    const batchGetCalls = async (): Promise<number> => {
+      serverChild?.send('count');
+      return Number(await serverChild?.next());
+    };
+    log(`serving on ${serverUrl} (a process of its own)`);
 
     const rawClient = createDynamoDBClient({ endpoint: dynalite.endpoint });
     clients.push(rawClient);
@@ -344,9 +383,9 @@ async function main(): Promise<void> {
       let oursCalls = 0;
       for (let roundIndex = 0; roundIndex < ROUNDS; roundIndex++) {
         const offset = WARM_UP + roundIndex * REQUESTS;
-        const before = batchGets;
+        const before = await batchGetCalls();
         const oursFigures = figures(await closedLoop(REQUESTS, (index) => ours(offset + index)));
-        oursCalls += batchGets - before;
+        oursCalls += (await batchGetCalls()) - before;
         oursRounds.push(oursFigures);
         const rawFigures = figures(await closedLoop(REQUESTS, (index) => raw(offset + index)));
         rawRounds.push(rawFigures);
@@ -382,7 +421,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    await server?.close();
+    await serverChild?.close();
     for (const client of clients) client.destroy();
     await dynalite.close();
     await rm(work, { recursive: true, force: true });
@@ -390,4 +429,5 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === '--dynalite') await runDynaliteChild();
+else if (process.argv[2] === '--server') await runServerChild(process.argv[3] ?? '', process.argv[4] ?? '');
 else await main();

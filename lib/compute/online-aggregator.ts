@@ -45,6 +45,7 @@ export function viewFeaturesAt(
     );
   }
   const served = new Map<string, ServedFeature>();
+  const merged = new Map<string, TileStats>();
   const eventTs = state.eventTs;
   const present = (value: OnlineValue): ServedFeature => ({
     value,
@@ -82,7 +83,13 @@ export function viewFeaturesAt(
           served.set(feature.name, present(asValue(origin.column, value)));
           break;
         }
-        const stats = windowStats(state, hopMs, windowStart, t, origin.column);
+        // Functions over one (hop, window, column) share one merge of its tiles.
+        const mergeKey = `${hopMs}:${windowStart}:${origin.column}`;
+        let stats = merged.get(mergeKey);
+        if (!stats) {
+          stats = windowStats(state, hopMs, windowStart, t, origin.column);
+          merged.set(mergeKey, stats);
+        }
         served.set(feature.name, present(aggregate(origin.function, stats, origin.column, asValue)));
         break;
       }
@@ -129,42 +136,24 @@ function windowStats(
   const tiles = state.tiles[String(hopMs)] ?? {};
   const first = windowStart / hopMs;
   const last = Math.floor(t / hopMs);
-  let merged: { n: number; s: number; ss: number; min?: OnlineScalar; max?: OnlineScalar } = {
-    n: 0,
-    s: 0,
-    ss: 0,
-  };
+  let n = 0;
+  let s = 0;
+  let ss = 0;
+  let min: OnlineScalar | undefined;
+  let max: OnlineScalar | undefined;
   // Sparse tiles: walk the stored ones rather than every index of a long window.
-  for (const [index, columns] of Object.entries(tiles)) {
+  for (const index in tiles) {
     const tile = Number(index);
     if (tile < first || tile > last) continue;
-    const stats = columns[column];
+    const stats = tiles[index]?.[column];
     if (!stats || stats.n === 0) continue;
-    merged = {
-      n: merged.n + stats.n,
-      s: merged.s + (stats.s ?? 0),
-      ss: merged.ss + (stats.ss ?? 0),
-      ...pick('min', merged.min, stats.min),
-      ...pick('max', merged.max, stats.max),
-    };
+    n += stats.n;
+    s += stats.s ?? 0;
+    ss += stats.ss ?? 0;
+    if (stats.min !== undefined && (min === undefined || compareScalars(stats.min, min) < 0)) min = stats.min;
+    if (stats.max !== undefined && (max === undefined || compareScalars(stats.max, max) > 0)) max = stats.max;
   }
-  return merged;
-}
-
-function pick(
-  which: 'min' | 'max',
-  current: OnlineScalar | undefined,
-  candidate: OnlineScalar | undefined,
-): Partial<Record<'min' | 'max', OnlineScalar>> {
-  const best =
-    current === undefined
-      ? candidate
-      : candidate === undefined
-        ? current
-        : compareScalars(candidate, current) < 0 === (which === 'min')
-          ? candidate
-          : current;
-  return best === undefined ? {} : { [which]: best };
+  return { n, s, ss, ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }) };
 }
 
 function aggregate(

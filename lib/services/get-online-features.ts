@@ -129,9 +129,24 @@ export async function getOnlineFeatures(options: GetOnlineFeaturesOptions): Prom
       viewFeaturesAt(view.features, view.layout, items[index]?.state, t),
     );
   });
-  const featuresOfRow = (viewName: string, row: number): Map<string, ServedFeature> | undefined => {
-    const index = views.findIndex((view) => view.definition.name === viewName);
-    return served.get(`${viewName}\u0000${rowKeys[index]?.[row] ?? ''}`);
+  // Each row's served features per view, looked up once rather than once per feature.
+  const rowFeatures = new Map(
+    views.map((view, index) => [
+      view.definition.name,
+      (rowKeys[index] ?? []).map((entityKey) => served.get(`${view.definition.name}\u0000${entityKey}`)),
+    ]),
+  );
+  const featuresOfRow = (viewName: string, row: number): Map<string, ServedFeature> | undefined =>
+    rowFeatures.get(viewName)?.[row];
+  // Rows of one entity share event times: format each once.
+  const isoTimes = new Map<number, string>();
+  const isoTime = (ms: number): string => {
+    let iso = isoTimes.get(ms);
+    if (iso === undefined) {
+      iso = new Date(ms).toISOString();
+      isoTimes.set(ms, iso);
+    }
+    return iso;
   };
 
   const featureNames: string[] = [...joinKeyNames];
@@ -144,15 +159,14 @@ export async function getOnlineFeatures(options: GetOnlineFeaturesOptions): Prom
     featureNames.push(request.fullFeatureNames ? `${view}__${feature}` : feature);
     const onDemand = onDemandByName.get(view);
     const column: OnlineFeatureColumn = { values: [], statuses: [], event_timestamps: [] };
+    const rows = rowFeatures.get(view);
     for (let row = 0; row < rowCount; row++) {
       const value = onDemand
         ? onDemandValue(onDemand, feature, row, columns, featuresOfRow)
-        : (featuresOfRow(view, row)?.get(feature) ?? missing);
+        : (rows?.[row]?.get(feature) ?? missing);
       column.values.push(toJsonValue(value.value));
       column.statuses.push(value.status);
-      column.event_timestamps.push(
-        value.eventTs === undefined ? EPOCH : new Date(value.eventTs).toISOString(),
-      );
+      column.event_timestamps.push(value.eventTs === undefined ? EPOCH : isoTime(value.eventTs));
     }
     results.push(column);
   }
