@@ -3,7 +3,8 @@ import type { SqlDialectName } from '../stores/offline-engine.js';
 
 /**
  * What differs between DuckDB and Athena (Trino) in the SQL the compiler writes. Everything else
- * (window frames, CASE, COALESCE, array_agg with ORDER BY, VALUES lists) is written once for both.
+ * (window frames, CASE, COALESCE, array_agg with ORDER BY, VALUES lists, `CAST(ROW(...) AS ROW(name
+ * type, ...))`) is written once for both.
  * Times travel through the queries as whole milliseconds since the epoch (BIGINT), so window
  * arithmetic is integer arithmetic and identical in both engines.
  */
@@ -30,6 +31,12 @@ export interface SqlDialect {
   readonly variableRangeFrames: boolean;
   /** An array in reverse order. */
   reverseArray(sql: string): string;
+  /**
+   * A bucket number in [0, count) computed from a hash of the given non-null key expressions (BIGINT or
+   * VARCHAR), the same for the same keys in every query, so filtering by each bucket in turn reads every
+   * entity exactly once.
+   */
+  bucketOf(keySqls: readonly string[], count: number): string;
 }
 
 const DUCKDB_TYPES: Record<string, string> = {
@@ -64,6 +71,8 @@ export const DUCKDB_DIALECT: SqlDialect = {
   isInfinite: (sql) => `isinf(${sql})`,
   variableRangeFrames: true,
   reverseArray: (sql) => `list_reverse(${sql})`,
+  // hash() takes any number of arguments and returns a UBIGINT, so the remainder is never negative.
+  bucketOf: (keys, count) => `hash(${keys.join(', ')}) % ${count}`,
 };
 
 function duckdbType(type: FeatureType): string {
@@ -84,6 +93,13 @@ export const ATHENA_DIALECT: SqlDialect = {
   isInfinite: (sql) => `is_infinite(${sql})`,
   variableRangeFrames: false,
   reverseArray: (sql) => `reverse(${sql})`,
+  bucketOf: (keys, count) => {
+    // Trino hashes bytes: the keys as text, joined by a separator (a collision only unbalances buckets).
+    // from_big_endian_64 gives a signed BIGINT and % keeps the dividend's sign, hence the second % (abs
+    // would overflow on the smallest BIGINT).
+    const text = keys.map((key) => `CAST(${key} AS VARCHAR)`).join(` || '|' || `);
+    return `((from_big_endian_64(xxhash64(to_utf8(${text}))) % ${count}) + ${count}) % ${count}`;
+  },
 };
 
 function trinoType(type: FeatureType): string {

@@ -2,7 +2,12 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SourceEvent, stateFromEvents } from '../../lib/compute/online-fold.js';
 import { type OnlineStateLayout, onlineStateLayout, type ViewState } from '../../lib/compute/online-state.js';
-import { onlineStateSql, viewStateFromRow } from '../../lib/compute/online-state-sql.js';
+import {
+  OnlineStateSqlError,
+  onlineStateSourceRowsSql,
+  onlineStateSql,
+  viewStateFromRow,
+} from '../../lib/compute/online-state-sql.js';
 import { ATHENA_DIALECT, DUCKDB_DIALECT, type SqlDialect } from '../../lib/compute/sql-dialect.js';
 import type { FeatureViewDefinition } from '../../lib/definitions/feature-view.js';
 import type { ResolvedFeature } from '../../lib/definitions/resolved-features.js';
@@ -13,6 +18,7 @@ import {
   featureView,
   validateFeatureRepo,
 } from '../../lib/index.js';
+import { athenaValue } from '../../lib/stores/athena-value.js';
 import { DuckDBEngine } from '../../lib/stores/duckdb-engine.js';
 import { createTable, type FixtureValue } from '../support/duckdb-fixture.js';
 import { DIALECTS, teachDuckDBTrinoNames } from '../support/historical-harness.js';
@@ -97,21 +103,19 @@ interface Scenario {
   readonly rows: readonly Record<string, FixtureValue>[];
   readonly through: Date;
   readonly changedFrom?: Date;
+  readonly bucket?: { readonly count: number; readonly index: number };
 }
 
 /** Runs the state SQL on `rows`; states by the entity's keys joined with `|`. */
 async function statesOf(scenario: Scenario, dialect: SqlDialect): Promise<Map<string, ViewState>> {
-  const { view, columns, rows, through, changedFrom } = scenario;
+  const { view, columns, rows, through, changedFrom, bucket } = scenario;
   const features = featuresOf(view.name);
   const layout = onlineStateLayout(view, features);
   await createTable(engine, 'source_rows', columns, rows);
-  const sql = onlineStateSql(
-    { view, features, sourceRelation: '"source_rows"' },
-    layout,
-    through,
-    dialect,
-    changedFrom ? { changedFrom } : {},
-  );
+  const sql = onlineStateSql({ view, features, sourceRelation: '"source_rows"' }, layout, through, dialect, {
+    ...(changedFrom ? { changedFrom } : {}),
+    ...(bucket ? { bucket } : {}),
+  });
   if (dialect.name === 'athena') assertValidTrinoSql(sql);
   const keyColumns = view.entities.flatMap((e) => Object.keys(e.joinKeys));
   const states = new Map<string, ViewState>();
@@ -519,12 +523,10 @@ describe('viewStateFromRow', () => {
       __event_ts: at('06:40'),
       __first_ts: null,
       __last_ts: BigInt(ms('06:30')),
-      __tiles_0: [BigInt(TILE_5M_0600), TILE_5M_0600 + 1],
-      __t0_c0_n: [2n, 0],
-      __t0_c0_s: [3.5, null],
-      __t0_c0_ss: [6.25, null],
-      __t0_c0_min: [1, null],
-      __t0_c0_max: [2.5, null],
+      __tiles_0: [
+        { t: TILE_5M_0600 + 1, c0_n: 0, c0_s: null, c0_ss: null, c0_min: null, c0_max: null },
+        { t: BigInt(TILE_5M_0600), c0_n: 2n, c0_s: 3.5, c0_ss: 6.25, c0_min: 1, c0_max: 2.5 },
+      ],
       __recent_0_v: [at('01:00'), BigInt(ms('00:30'))],
       __recent_0_ts: [at('06:30'), ms('06:20')],
       __latest_ts: ms('06:40'),
@@ -560,10 +562,7 @@ describe('viewStateFromRow', () => {
     const row = {
       user_id: 1,
       __event_ts: 5,
-      __tiles_0: [TILE_5M_0600],
-      __t0_c0_n: [2],
-      __t0_c0_min: '["007"]',
-      __t0_c0_max: '["a, b]"]',
+      __tiles_0: `[{"t":${TILE_5M_0600},"c0_n":2,"c0_min":"007","c0_max":"a, b]"}]`,
       __recent_0_v: '["a, b]","007"]',
       __recent_0_ts: [4, 3],
     };
@@ -658,3 +657,229 @@ describe.each(DIALECTS.map((dialect) => [dialect.name, dialect] as const))(
     });
   },
 );
+
+/** The states of each of `count` buckets, in bucket order. */
+async function bucketStates(
+  scenario: Scenario,
+  dialect: SqlDialect,
+  count: number,
+): Promise<Map<string, ViewState>[]> {
+  const parts: Map<string, ViewState>[] = [];
+  for (let index = 0; index < count; index++) {
+    parts.push(await statesOf({ ...scenario, bucket: { count, index } }, dialect));
+  }
+  return parts;
+}
+
+/** Asserts that `parts` hold every state of `whole` exactly once, and nothing else. */
+function expectPartition(parts: readonly Map<string, ViewState>[], whole: Map<string, ViewState>): void {
+  const keys = parts.flatMap((part) => [...part.keys()]);
+  expect(keys.length).toBe(new Set(keys).size);
+  expect(new Map(parts.flatMap((part) => [...part]))).toEqual(whole);
+}
+
+const visitArbitrary = fc.record({
+  // Negative and large keys too: the hash, not the key, decides the bucket.
+  user_id: fc.oneof(fc.integer({ min: -3, max: 3 }), fc.maxSafeInteger()),
+  merchant: fc.oneof(fc.constantFrom('m1', 'm|2', '', "o'k"), fc.string({ maxLength: 4 })),
+  minute: fc.integer({ min: 0, max: 130 }),
+  city: fc.option(fc.constantFrom('a', 'B', 'Zürich', '007, x]'), { nil: null }),
+  seenMinute: fc.option(fc.integer({ min: 0, max: 600 }), { nil: null }),
+});
+
+describe.each(DIALECTS.map((dialect) => [dialect.name, dialect] as const))(
+  'the %s online state SQL in buckets',
+  (_, dialect) => {
+    it('splits random entities with composite keys into 3 buckets that together give the unbucketed states, each once', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(visitArbitrary, { maxLength: 30 }), async (generated) => {
+          const rows = generated.map((visit) => ({
+            user_id: visit.user_id,
+            merchant: visit.merchant,
+            ts: new Date(Date.UTC(2024, 0, 1, 5) + visit.minute * MINUTE),
+            city: visit.city,
+            seen_at:
+              visit.seenMinute === null ? null : new Date(Date.UTC(2024, 0, 1) + visit.seenMinute * MINUTE),
+          }));
+          const scenario = { view: places, columns: VISIT_COLUMNS, rows, through: at('07:00') };
+
+          const whole = await statesOf(scenario, dialect);
+          const parts = await bucketStates(scenario, dialect, 3);
+
+          expectPartition(parts, whole);
+        }),
+        { numRuns: 25 },
+      );
+    });
+
+    it('puts entities in every bucket and keeps changedFrom within a bucket', async () => {
+      const rows = Array.from({ length: 60 }, (_, k) => ({
+        // Ids on both sides of zero, up to the largest exact integer.
+        user_id: k < 58 ? (k - 29) * 1_000_003 : (k === 58 ? 1 : -1) * Number.MAX_SAFE_INTEGER,
+        ts: at(k % 2 === 0 ? '06:10' : '06:40'),
+        created: null,
+        amount: k,
+        items: k % 5,
+      }));
+      const scenario = { view: spend, columns: EVENT_COLUMNS, rows, through: at('07:00') };
+
+      const whole = await statesOf(scenario, dialect);
+      const parts = await bucketStates(scenario, dialect, 3);
+      const changed = await bucketStates({ ...scenario, changedFrom: at('06:30') }, dialect, 3);
+
+      expect(whole.size).toBe(60);
+      expectPartition(parts, whole);
+      for (const part of parts) expect(part.size).toBeGreaterThan(5);
+      // An incremental run in buckets: each bucket's changed entities, from the same split.
+      const changedIds = new Set(
+        rows.filter((row) => row.ts >= at('06:30')).map((row) => String(row.user_id)),
+      );
+      changed.forEach((part, index) => {
+        expect([...part.keys()].sort()).toEqual(
+          [...(parts[index]?.keys() ?? [])].filter((key) => changedIds.has(key)).sort(),
+        );
+      });
+    });
+
+    it('counts the source rows the state SQL reads, per bucket too', async () => {
+      const rows = [
+        { user_id: 1, ts: at('06:10'), created: null, amount: 1, items: 1 },
+        { user_id: 2, ts: at('07:00'), created: null, amount: 2, items: 2 },
+        { user_id: 3, ts: at('07:00:00.001'), created: null, amount: 3, items: 3 },
+        { user_id: null, ts: at('06:45'), created: null, amount: 4, items: 4 },
+        ...Array.from({ length: 20 }, (_, k) => ({
+          user_id: 10 + k,
+          ts: at('06:20'),
+          created: null,
+          amount: k,
+          items: k,
+        })),
+      ];
+      await createTable(engine, 'source_rows', EVENT_COLUMNS, rows);
+      const countOf = async (options: Parameters<typeof onlineStateSql>[4]): Promise<number> => {
+        const sql = onlineStateSourceRowsSql(
+          { view: spend, features: featuresOf('spend'), sourceRelation: '"source_rows"' },
+          spendLayout,
+          at('07:00'),
+          dialect,
+          options,
+        );
+        if (dialect.name === 'athena') assertValidTrinoSql(sql);
+        return Number((await engine.query(sql))[0]?.rows);
+      };
+
+      const perBucket = [
+        await countOf({ bucket: { count: 3, index: 0 } }),
+        await countOf({ bucket: { count: 3, index: 1 } }),
+        await countOf({ bucket: { count: 3, index: 2 } }),
+      ];
+
+      expect(await countOf({})).toBe(22);
+      expect(perBucket.reduce((a, b) => a + b)).toBe(22);
+    });
+  },
+);
+
+describe('the bucket option', () => {
+  it.each([
+    { count: 3, index: 3 },
+    { count: 3, index: -1 },
+    { count: 0, index: 0 },
+    { count: 2.5, index: 0 },
+    { count: 2, index: 0.5 },
+  ])('refuses bucket %o', (bucket) => {
+    expect(() =>
+      onlineStateSql(
+        { view: spend, features: featuresOf('spend'), sourceRelation: '"source"' },
+        spendLayout,
+        at('07:00'),
+        DUCKDB_DIALECT,
+        { bucket },
+      ),
+    ).toThrow(OnlineStateSqlError);
+  });
+
+  it('adds no hash for one bucket', () => {
+    const sqlFor = (options: Parameters<typeof onlineStateSql>[4]) =>
+      onlineStateSql(
+        { view: spend, features: featuresOf('spend'), sourceRelation: '"source"' },
+        spendLayout,
+        at('07:00'),
+        ATHENA_DIALECT,
+        options,
+      );
+
+    expect(sqlFor({ bucket: { count: 1, index: 0 } })).toBe(sqlFor({}));
+    expect(sqlFor({ bucket: { count: 4, index: 2 } })).toContain('xxhash64(');
+  });
+});
+
+describe('viewStateFromRow on tile rows as Athena sends them', () => {
+  const layout: OnlineStateLayout = {
+    hops: [
+      {
+        hopMs: HOP_5M,
+        longestWindowMs: HOP_1H,
+        columns: [
+          { column: 'amount', numeric: true },
+          { column: 'flag', numeric: false },
+        ],
+      },
+    ],
+    recent: [],
+    fields: [],
+    recency: false,
+    columnTypes: { amount: 'float64', flag: 'bool' },
+  };
+  const expected = {
+    [HOP_5M]: {
+      [TILE_5M_0600]: {
+        amount: { n: 2, s: 3.5, ss: 6.25, min: 1, max: 2.5 },
+        flag: { n: 1, min: false, max: false },
+      },
+      [TILE_5M_0600 + 1]: { flag: { n: 2, min: false, max: true } },
+    },
+  };
+
+  it("reads Athena's text of an array of rows without strings", () => {
+    const text = `[{t=${TILE_5M_0600 + 1}, c0_n=0, c0_s=null, c0_ss=null, c0_min=null, c0_max=null, c1_n=2, c1_min=false, c1_max=true}, {t=${TILE_5M_0600}, c0_n=2, c0_s=3.5, c0_ss=6.25, c0_min=1.0, c0_max=2.5, c1_n=1, c1_min=false, c1_max=false}, {t=${TILE_5M_0600 + 2}, c0_n=0, c0_s=null, c0_ss=null, c0_min=null, c0_max=null, c1_n=0, c1_min=null, c1_max=null}]`;
+    const row = {
+      user_id: 1,
+      __event_ts: 5,
+      __tiles_0: athenaValue(text, { name: '__tiles_0', type: 'array' }),
+    };
+
+    expect(viewStateFromRow(row, layout, new Date(10), ['user_id']).state.tiles).toEqual(expected);
+  });
+
+  it("reads rows cast to JSON as objects or as arrays in field order, with JSON's names for non-finite numbers", () => {
+    const objects = `[{"t":${TILE_5M_0600},"c0_n":2,"c0_s":3.5,"c0_ss":6.25,"c0_min":1,"c0_max":2.5,"c1_n":1,"c1_min":false,"c1_max":false},{"t":${TILE_5M_0600 + 1},"c0_n":0,"c0_s":null,"c0_ss":null,"c0_min":null,"c0_max":null,"c1_n":2,"c1_min":false,"c1_max":true}]`;
+    const arrays = `[[${TILE_5M_0600},2,3.5,6.25,1,2.5,1,false,false],[${TILE_5M_0600 + 1},0,null,null,null,null,2,false,true]]`;
+    const nonFinite = `[[${TILE_5M_0600},2,"NaN","Infinity","-Infinity","Infinity",0,null,null]]`;
+    const read = (tiles: string) =>
+      viewStateFromRow({ user_id: 1, __event_ts: 5, __tiles_0: tiles }, layout, new Date(10), ['user_id'])
+        .state.tiles;
+
+    expect(read(objects)).toEqual(expected);
+    expect(read(arrays)).toEqual(expected);
+    expect(read(nonFinite)).toEqual({
+      [HOP_5M]: {
+        [TILE_5M_0600]: {
+          amount: {
+            n: 2,
+            s: Number.NaN,
+            ss: Number.POSITIVE_INFINITY,
+            min: Number.NEGATIVE_INFINITY,
+            max: Number.POSITIVE_INFINITY,
+          },
+        },
+      },
+    });
+  });
+
+  it('refuses a tile that is not a row', () => {
+    expect(() =>
+      viewStateFromRow({ user_id: 1, __event_ts: 5, __tiles_0: [7] }, layout, new Date(10), ['user_id']),
+    ).toThrow('a tile of an online state row is 7, not a row; rows come from onlineStateSql');
+  });
+});

@@ -15,13 +15,20 @@ import { toRegistryObjects } from '../../lib/registry/registry-objects.js';
 import { repoFromRegistry } from '../../lib/registry/repo-from-registry.js';
 import { computeFeatures } from '../../lib/services/compute-features.js';
 import { getOnlineFeatures } from '../../lib/services/get-online-features.js';
-import { materialize, materializeIncremental } from '../../lib/services/materialize.js';
+import {
+  MaterializeError,
+  type MaterializeProgress,
+  materialize,
+  materializeIncremental,
+} from '../../lib/services/materialize.js';
 import { servingCatalog } from '../../lib/services/serving-catalog.js';
 import { DuckDBEngine } from '../../lib/stores/duckdb-engine.js';
 import { DynamoDBOnlineStore } from '../../lib/stores/dynamodb-online-store.js';
 import { FileSystemObjectStore } from '../../lib/stores/filesystem-object-store.js';
+import type { OfflineEngine } from '../../lib/stores/offline-engine.js';
 import { ensureOnlineTable } from '../../lib/stores/online-table.js';
 import { createTable } from '../support/duckdb-fixture.js';
+import { teachDuckDBTrinoNames } from '../support/historical-harness.js';
 import { type DynamoDBFixture, startDynamoDBFixture } from '../support/local-dynamodb.js';
 
 const user = entity({ name: 'user', joinKeys: { user_id: 'int64' } });
@@ -187,5 +194,121 @@ describe('materializeIncremental', () => {
     expect(second.views[0]).toMatchObject({ start: at('2024-01-01T12:00:00Z'), items: 1, written: 1 });
     expect(again.views[0]).toMatchObject({ items: 0, written: 0 });
     expect([...watermarks.marks.values()]).toEqual([at('2024-01-02T12:00:00Z')]);
+  });
+});
+
+describe('materialize in buckets', () => {
+  // 41 users on both sides of zero, each with two rows, read within the view's 2h TTL.
+  const ids = Array.from({ length: 41 }, (_, k) => k - 20);
+  const end = at('2024-01-05T12:00:00Z');
+  let bucketsOffline: FileSystemObjectStore;
+  beforeAll(async () => {
+    await createTable(
+      engine,
+      'many_scores',
+      { user_id: 'BIGINT', ts: 'TIMESTAMP', score: 'DOUBLE' },
+      ids.flatMap((id, k) => [
+        { user_id: id, ts: at('2024-01-05T09:00:00Z'), score: k },
+        { user_id: id, ts: at(`2024-01-05T10:${String(k).padStart(2, '0')}:00Z`), score: 100 - k },
+      ]),
+    );
+    // A store of its own without computed partitions, so strict validation refuses nothing.
+    bucketsOffline = new FileSystemObjectStore({ root: join(dir, 'offline-buckets') });
+  });
+
+  /** The engine, seen as `dialect`, recording each statement it is given. */
+  function recordingEngine(dialect: 'duckdb' | 'athena'): { engine: OfflineEngine; calls: string[] } {
+    const calls: string[] = [];
+    return {
+      calls,
+      engine: {
+        dialect,
+        query: (sql) => {
+          calls.push(`query: ${sql}`);
+          return engine.query(sql);
+        },
+        stream: (sql, chunkRows) => {
+          calls.push(`stream: ${sql}`);
+          return engine.stream(sql, chunkRows);
+        },
+        writeParquet: (sql, target) => engine.writeParquet(sql, target),
+        close: async () => undefined,
+      },
+    };
+  }
+
+  async function run(table: string, options: { engine?: OfflineEngine; buckets?: number }) {
+    await ensureOnlineTable(dynamo.client, table);
+    const onlineStore = new DynamoDBOnlineStore({ client: dynamo.client, tableName: table });
+    const progress: MaterializeProgress[] = [];
+    const result = await materialize({
+      ...common(),
+      offlineStore: bucketsOffline,
+      onlineStore,
+      sourceRelation: () => quoteIdentifier('many_scores'),
+      end,
+      chunkRows: 7,
+      onProgress: (p) => progress.push(p),
+      ...options,
+    });
+    const read = await getOnlineFeatures({
+      catalog,
+      store: onlineStore,
+      now: () => Date.parse('2024-01-05T11:30:00Z'),
+      request: {
+        features: ['latest_score:score', 'latest_score:score_count_1d'],
+        entities: { user_id: ids },
+      },
+    });
+    return { result: result.views[0], progress, read };
+  }
+
+  it('writes and serves the same items in 3 buckets as in 1, with the same counts', async () => {
+    const one = await run('fstore_online_one_bucket', { buckets: 1 });
+    const three = await run('fstore_online_three_buckets', { buckets: 3 });
+
+    expect(one.result).toMatchObject({ items: 41, written: 41, skipped: 0 });
+    expect(three.result).toEqual(one.result);
+    expect(three.progress.at(-1)).toEqual({ view: 'latest_score', items: 41, written: 41, skipped: 0 });
+    expect(three.read).toEqual(one.read);
+    expect(one.read.results.map((column) => column.values)).toEqual([
+      ids,
+      ids.map((_, k) => 100 - k),
+      ids.map(() => 2),
+    ]);
+  });
+
+  it('on DuckDB counts the source rows to choose the buckets; on Athena runs one bucket, or as many as asked, without counting', async () => {
+    await teachDuckDBTrinoNames(engine);
+    const duckdb = recordingEngine('duckdb');
+    const athena = recordingEngine('athena');
+    const athenaInThree = recordingEngine('athena');
+
+    const byDefault = await run('fstore_online_default_buckets', { engine: duckdb.engine });
+    const onAthena = await run('fstore_online_athena', { engine: athena.engine });
+    const onAthenaInThree = await run('fstore_online_athena_three', {
+      engine: athenaInThree.engine,
+      buckets: 3,
+    });
+
+    // 82 rows: far below a bucket's worth.
+    expect(duckdb.calls.map((call) => call.split(':')[0])).toEqual(['query', 'stream']);
+    expect(duckdb.calls[0]).toContain('SELECT count(*) AS "rows" FROM "many_scores"');
+    expect(athena.calls.map((call) => call.split(':')[0])).toEqual(['stream']);
+    expect(athena.calls[0]).not.toContain('xxhash64(');
+    expect(athenaInThree.calls.map((call) => call.split(':')[0])).toEqual(['stream', 'stream', 'stream']);
+    expect(athenaInThree.calls.every((call) => call.includes('xxhash64('))).toBe(true);
+    for (const other of [onAthena, onAthenaInThree]) {
+      expect(other.result).toEqual(byDefault.result);
+      expect(other.read).toEqual(byDefault.read);
+    }
+  });
+
+  it('refuses a bucket count that is not a whole number of at least 1', async () => {
+    for (const buckets of [0, -1, 1.5, Number.NaN]) {
+      await expect(materialize({ ...common(), end, buckets })).rejects.toThrow(
+        new MaterializeError(`buckets must be a whole number of at least 1, got ${buckets}`),
+      );
+    }
   });
 });
