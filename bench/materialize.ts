@@ -13,7 +13,6 @@
  * is sampled every 100 ms while ours runs. Prints progress lines, then one JSON line. Figures, not
  * assertions: nothing here fails on a time.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -40,9 +39,9 @@ import { batchSourceOf, duckdbSourceRelation } from '../lib/stores/duckdb-source
 import { createDynamoDBClient } from '../lib/stores/dynamodb-client.js';
 import { DynamoDBOnlineStore } from '../lib/stores/dynamodb-online-store.js';
 import { FileSystemObjectStore } from '../lib/stores/filesystem-object-store.js';
-import { startLocalDynamoDB } from '../lib/stores/local-dynamodb.js';
 import type { OnlineItem, OnlineStore, OnlineWriteResult } from '../lib/stores/online-store.js';
 import { ensureOnlineTable } from '../lib/stores/online-table.js';
+import { runDynaliteChild, startChild } from './child-process.js';
 import { ratio, round, secondsSince, timeSideBySide } from './measure.js';
 
 const ENTITIES = Number(process.env.FSTORE_BENCH_ENTITIES ?? 1_000_000);
@@ -71,10 +70,8 @@ interface Backend {
 }
 
 async function startBackend(): Promise<Backend> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--dynalite'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const endpoint = await firstLine(child);
+  const child = startChild(fileURLToPath(import.meta.url), ['--dynalite']);
+  const endpoint = await child.next();
   const client = createDynamoDBClient({ endpoint });
   await ensureOnlineTable(client, TABLE);
   return {
@@ -82,43 +79,9 @@ async function startBackend(): Promise<Backend> {
     client,
     close: async () => {
       client.destroy();
-      await stopChild(child);
+      await child.close();
     },
   };
-}
-
-async function firstLine(child: ChildProcess): Promise<string> {
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  const exited = once(child, 'exit').then(([code]) => {
-    throw new Error(`the dynalite process exited with code ${String(code)} before it listened`);
-  });
-  try {
-    const [line] = (await Promise.race([once(lines, 'line'), exited])) as [string];
-    return line.trim();
-  } finally {
-    lines.close();
-    exited.catch(() => undefined);
-  }
-}
-
-/** Ends the child by closing its stdin; kills it (by its pid, it alone) if it has not exited in 10 s. */
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.stdin?.end();
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** Runs in the child: dynalite in memory, its endpoint on stdout, closed when the parent closes stdin. */
-async function runDynaliteChild(): Promise<void> {
-  const server = await startLocalDynamoDB();
-  process.stdout.write(`${server.endpoint}\n`);
-  process.stdin.resume();
-  await once(process.stdin, 'end');
-  await server.close();
-  process.exit(0);
 }
 
 /**

@@ -15,7 +15,6 @@
  * BatchGetItem calls of the server's client are counted by a middleware. Prints progress lines, then one
  * JSON line per shape. Figures, not assertions: nothing here fails on a time.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -43,9 +42,9 @@ import { batchSourceOf, duckdbSourceRelation } from '../lib/stores/duckdb-source
 import { createDynamoDBClient } from '../lib/stores/dynamodb-client.js';
 import { DynamoDBOnlineStore } from '../lib/stores/dynamodb-online-store.js';
 import { FileSystemObjectStore } from '../lib/stores/filesystem-object-store.js';
-import { startLocalDynamoDB } from '../lib/stores/local-dynamodb.js';
 import { encodeEntityKey } from '../lib/stores/online-entity-key.js';
 import { ensureOnlineTable } from '../lib/stores/online-table.js';
+import { runDynaliteChild, startChild } from './child-process.js';
 import { median, ratio, round, secondsSince } from './measure.js';
 
 const ENTITIES = 10_000;
@@ -67,26 +66,6 @@ const SHAPES = [
 
 function log(line: string): void {
   console.error(`[bench:serving] ${line}`);
-}
-
-/** Ends the child by closing its stdin; kills it (by its pid, it alone) if it has not exited in 10 s. */
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.stdin?.end();
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** Runs in the child: dynalite in memory, its endpoint on stdout, closed when the parent closes stdin. */
-async function runDynaliteChild(): Promise<void> {
-  const server = await startLocalDynamoDB();
-  process.stdout.write(`${server.endpoint}\n`);
-  process.stdin.resume();
-  await once(process.stdin, 'end');
-  await server.close();
-  process.exit(0);
 }
 
 /**
@@ -169,37 +148,6 @@ async function runServerChild(endpoint: string, sourceFile: string): Promise<voi
   process.exit(0);
 }
 
-/** A child process of this script in one of its roles, read line by line. */
-function startChild(args: readonly string[]) {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...args], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  const queue: string[] = [];
-  const waiting: ((line: string) => void)[] = [];
-  lines.on('line', (line) => {
-    const take = waiting.shift();
-    if (take) take(line.trim());
-    else queue.push(line.trim());
-  });
-  const exited = once(child, 'exit');
-  return {
-    /** The next line the child prints; fails if it exits first. */
-    next: (): Promise<string> => {
-      const queued = queue.shift();
-      if (queued !== undefined) return Promise.resolve(queued);
-      return Promise.race([
-        new Promise<string>((resolveLine) => waiting.push(resolveLine)),
-        exited.then(([code]) => {
-          throw new Error(`the ${args[0]} process exited with code ${String(code)}`);
-        }),
-      ]);
-    },
-    send: (line: string) => child.stdin?.write(`${line}\n`),
-    close: () => stopChild(child),
-  };
-}
-
 /** mulberry32, so every run asks for the same entities. */
 function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
@@ -266,7 +214,7 @@ function figures(latencies: Latencies): RoundFigures {
 async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const work = await mkdtemp(join(tmpdir(), 'fstore-bench-serving-'));
-  const dynaliteChild = startChild(['--dynalite']);
+  const dynaliteChild = startChild(fileURLToPath(import.meta.url), ['--dynalite']);
   const dynalite = { endpoint: await dynaliteChild.next(), close: () => dynaliteChild.close() };
   const clients: DynamoDBClient[] = [];
   let serverChild: ReturnType<typeof startChild> | undefined;
@@ -305,7 +253,7 @@ async function main(): Promise<void> {
       await engine.close();
     }
 
-    serverChild = startChild(['--server', dynalite.endpoint, sourceFile]);
+    serverChild = startChild(fileURLToPath(import.meta.url), ['--server', dynalite.endpoint, sourceFile]);
     const serverUrl = await serverChild.next();
     const url = `${serverUrl}/get-online-features`;
     const batchGetCalls = async (): Promise<number> => {
