@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { appliedCatalog } from '../../lambdas/http/applied-catalog.js';
 import { registryCatalogLoader } from '../../lambdas/http/catalog-cache.js';
 import { createServeHandler } from '../../lambdas/serve.js';
 import { FstoreError } from '../errors.js';
@@ -64,10 +65,9 @@ export function registerServeCommand(program: Command, output: OfflineCommandOut
         loadCatalog,
         store,
         push: async (request) => {
-          const loaded = await loadCatalog();
-          if (!loaded) throw new FstoreError('nothing is applied yet; run fstore apply first');
+          const { catalog } = await appliedCatalog(loadCatalog);
           return pushEvents({
-            catalog: loaded.catalog,
+            catalog,
             onlineStore: store,
             ...(offlineStore ? { offlineStore } : {}),
             request,

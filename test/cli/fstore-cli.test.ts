@@ -1019,7 +1019,7 @@ describe('the online verbs on an applied repo', () => {
 });
 
 describe('fstore serve', () => {
-  it('serves the HTTP API, shares its local DynamoDB with other commands and stops cleanly on SIGTERM', async () => {
+  it('serves the HTTP API (reads and pushes), shares its local DynamoDB with other commands and stops cleanly on SIGTERM', async () => {
     const repo = await initAppliedRepo(tempRoot);
     expect((await runFstore(['materialize', '--end', '2024-01-03'], repo)).exitCode).toBe(0);
     const child = spawn(process.execPath, [FSTORE_BIN, 'serve', '--port', '0'], { cwd: repo });
@@ -1054,6 +1054,26 @@ describe('fstore serve', () => {
         ['get-online', '--features', 'user_transaction_stats:amount_count_30d', '--entity', 'user_id=999999'],
         repo,
       );
+      const pushed = await fetch(`${url}/push`, {
+        method: 'POST',
+        body: JSON.stringify({
+          push_source_name: 'transactions',
+          df: {
+            user_id: [888888],
+            transaction_date: [new Date(Date.now() - 60_000).toISOString()],
+            amount: [12.5],
+            category: ['food'],
+            merchant_id: [7],
+          },
+        }),
+      });
+      const afterPush = await fetch(`${url}/get-online-features`, {
+        method: 'POST',
+        body: JSON.stringify({
+          features: ['user_transaction_stats:amount_sum_7d'],
+          entities: { user_id: [888888] },
+        }),
+      });
       const second = await runFstore(['serve', '--port', '0'], repo);
 
       expect(health.status).toBe(200);
@@ -1063,6 +1083,10 @@ describe('fstore serve', () => {
         'NOT_FOUND',
       ]);
       expect(cli.exitCode).toBe(0);
+      expect(await pushed.json()).toEqual({ rows: 1, online_items: 3, offline_rows: 0 });
+      expect(((await afterPush.json()) as { results: { values: unknown[] }[] }).results[1]?.values).toEqual([
+        12.5,
+      ]);
       expect(second.exitCode).toBe(1);
       expect(second.stderr).toMatch(
         /^error: fstore serve already runs for this repo \(pid \d+, http:\/\/127\.0\.0\.1:\d+\); use it, or stop it first\n$/,
