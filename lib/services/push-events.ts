@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { foldEvents, type SourceEvent } from '../compute/online-fold.js';
 import type { OnlineScalar } from '../compute/online-state.js';
+import { sourceValue } from '../compute/source-values.js';
 import { closestName } from '../definitions/closest-name.js';
 import type { SourceDefinition } from '../definitions/sources.js';
 import type { ValueType } from '../definitions/value-type.js';
@@ -161,32 +162,12 @@ function parseRows(
 }
 
 function typedValue(column: string, row: number, type: ValueType, value: unknown): OnlineScalar | null {
-  if (value === null || value === undefined) return null;
-  const fail = (expected: string): never => {
-    throw new OnlineRequestError(
-      'INVALID_VALUE',
-      `df.${column}[${row}] is ${JSON.stringify(value) ?? String(value)}; column "${column}" is ${type}, so give ${expected} or null`,
-    );
-  };
-  switch (type) {
-    case 'int64':
-      return typeof value === 'number' && Number.isSafeInteger(value) ? value : fail('an integer');
-    case 'float64':
-      return typeof value === 'number' && Number.isFinite(value) ? value : fail('a number');
-    case 'bool':
-      return typeof value === 'boolean' ? value : fail('true or false');
-    case 'string':
-      return typeof value === 'string' ? value : fail('a string');
-    case 'timestamp': {
-      const ms =
-        typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : Number.NaN;
-      return Number.isFinite(ms) && Number.isInteger(ms)
-        ? ms
-        : fail('an ISO 8601 time or epoch milliseconds');
-    }
-    default:
-      return fail('a scalar (vectors cannot be pushed yet)');
-  }
+  const parsed = sourceValue(type, value);
+  if ('value' in parsed) return parsed.value;
+  throw new OnlineRequestError(
+    'INVALID_VALUE',
+    `df.${column}[${row}] is ${JSON.stringify(value) ?? String(value)}; column "${column}" is ${type}, so give ${parsed.expected} or null`,
+  );
 }
 
 async function foldIntoView(store: OnlineStore, view: ServedView, rows: readonly Row[]): Promise<number> {
