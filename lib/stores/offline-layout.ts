@@ -62,6 +62,15 @@ export function rawPartitionPrefix(source: string, dt: Date | string): string {
   return `${rawSourcePrefix(source)}dt=${dtValue(dt)}/`;
 }
 
+/**
+ * Where records that can never be applied wait with their reason, one folder per day they arrived.
+ * @example quarantinePartitionPrefix('transactions', '2024-01-31') // 'quarantine/transactions/dt=2024-01-31/'
+ */
+export function quarantinePartitionPrefix(source: string, dt: Date | string): string {
+  assertName('source', source);
+  return `quarantine/${source}/dt=${dtValue(dt)}/`;
+}
+
 /** `features/<view>/version=<version>/` */
 export function featureVersionPrefix(view: string, version: string): string {
   assertName('feature view', view);
