@@ -19,6 +19,8 @@ export class ServeConfigurationError extends FstoreError {
  * - `FSTORE_PROJECT`: the registry project to serve (required);
  * - `FSTORE_ONLINE_TABLE`: the online table (required);
  * - `FSTORE_REGISTRY_TABLE`: the registry table, by default the online table (their keys never collide);
+ * - `FSTORE_MAX_ENTITY_ROWS`, `FSTORE_MAX_FEATURES`, `FSTORE_MAX_BODY_BYTES`: request limits (defaults
+ *   1000, 500, 1 MiB);
  * - `AWS_REGION`: set by Lambda itself.
  * `POST /push` writes online; the Lambda has no offline store, so `"to": "offline"` answers 501
  * `OFFLINE_PUSH_UNAVAILABLE` (from `pushEvents`).
@@ -37,11 +39,32 @@ export function serveDependenciesFromEnvironment(env: NodeJS.ProcessEnv = proces
   return {
     loadCatalog,
     store,
+    limits: {
+      ...positiveSetting(env, 'FSTORE_MAX_ENTITY_ROWS', 'maxEntityRows'),
+      ...positiveSetting(env, 'FSTORE_MAX_FEATURES', 'maxFeatures'),
+      ...positiveSetting(env, 'FSTORE_MAX_BODY_BYTES', 'maxBodyBytes'),
+    },
     push: async (request) => {
       const { catalog } = await appliedCatalog(loadCatalog);
       return pushEvents({ catalog, onlineStore: store, request });
     },
   };
+}
+
+function positiveSetting<K extends string>(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  key: K,
+): Partial<Record<K, number>> {
+  const value = env[name];
+  if (value === undefined || value === '') return {};
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 1) {
+    throw new ServeConfigurationError(
+      `environment variable ${name} is "${value}"; set it to a whole number of at least 1`,
+    );
+  }
+  return { [key]: parsed } as Partial<Record<K, number>>;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string, what: string): string {

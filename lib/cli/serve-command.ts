@@ -22,6 +22,13 @@ function port(value: string): number {
   return parsed;
 }
 
+function positive(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 1)
+    throw new InvalidArgumentError('expected a whole number of at least 1');
+  return parsed;
+}
+
 function milliseconds(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0)
@@ -41,68 +48,97 @@ export function registerServeCommand(program: Command, output: OfflineCommandOut
     .option('--port <n>', 'port to listen on (0: any free port)', port, 6566)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--refresh-ms <n>', 'how often to pick up a new apply, in ms', milliseconds, 5_000)
-    .action(async (options: { port: number; host: string; refreshMs: number }) => {
-      const dir = resolve(output.repoDir());
-      const config = await loadFeatureRepoConfig(dir);
-      const already = config.provider === 'local' ? await runningServe(config, dir) : undefined;
-      if (already) {
-        throw new FstoreError(
-          `fstore serve already runs for this repo (pid ${already.pid}, ${already.apiUrl}); use it, or stop it first`,
-        );
-      }
-      const connection = await connectDynamoDB(config, dir);
-      const registry = new Registry({
-        store: new DynamoDBRegistryStore({ client: connection.client, tableName: connection.registryTable }),
-        project: config.project,
-      });
-      const store = new DynamoDBOnlineStore({ client: connection.client, tableName: connection.onlineTable });
-      const loadCatalog = registryCatalogLoader(registry, { refreshMs: options.refreshMs });
-      const offlineStore =
-        config.provider === 'local'
-          ? new FileSystemObjectStore({ root: join(resolve(dir, config.local.dataDir), 'offline') })
-          : undefined;
-      const handler = createServeHandler({
-        loadCatalog,
-        store,
-        push: async (request) => {
-          const { catalog } = await appliedCatalog(loadCatalog);
-          return pushEvents({
-            catalog,
-            onlineStore: store,
-            ...(offlineStore ? { offlineStore } : {}),
-            request,
+    .option('--max-entity-rows <n>', 'entity rows per request', positive, 1_000)
+    .option('--max-features <n>', 'features per request', positive, 500)
+    .option('--max-body-bytes <n>', 'request body size', positive, 1024 * 1024)
+    .action(
+      async (options: {
+        port: number;
+        host: string;
+        refreshMs: number;
+        maxEntityRows: number;
+        maxFeatures: number;
+        maxBodyBytes: number;
+      }) => {
+        const dir = resolve(output.repoDir());
+        const config = await loadFeatureRepoConfig(dir);
+        const already = config.provider === 'local' ? await runningServe(config, dir) : undefined;
+        if (already) {
+          throw new FstoreError(
+            `fstore serve already runs for this repo (pid ${already.pid}, ${already.apiUrl}); use it, or stop it first`,
+          );
+        }
+        const connection = await connectDynamoDB(config, dir);
+        const registry = new Registry({
+          store: new DynamoDBRegistryStore({
+            client: connection.client,
+            tableName: connection.registryTable,
+          }),
+          project: config.project,
+        });
+        const store = new DynamoDBOnlineStore({
+          client: connection.client,
+          tableName: connection.onlineTable,
+        });
+        const loadCatalog = registryCatalogLoader(registry, { refreshMs: options.refreshMs });
+        const offlineStore =
+          config.provider === 'local'
+            ? new FileSystemObjectStore({ root: join(resolve(dir, config.local.dataDir), 'offline') })
+            : undefined;
+        const limits = {
+          maxEntityRows: options.maxEntityRows,
+          maxFeatures: options.maxFeatures,
+          maxBodyBytes: options.maxBodyBytes,
+        };
+        const handler = createServeHandler({
+          loadCatalog,
+          store,
+          limits,
+          push: async (request) => {
+            const { catalog } = await appliedCatalog(loadCatalog);
+            return pushEvents({
+              catalog,
+              onlineStore: store,
+              ...(offlineStore ? { offlineStore } : {}),
+              request,
+            });
+          },
+        });
+        let server: Awaited<ReturnType<typeof startLocalApiServer>>;
+        try {
+          server = await startLocalApiServer({
+            handler,
+            port: options.port,
+            host: options.host,
+            maxBodyBytes: options.maxBodyBytes,
           });
-        },
-      });
-      let server: Awaited<ReturnType<typeof startLocalApiServer>>;
-      try {
-        server = await startLocalApiServer({ handler, port: options.port, host: options.host });
-      } catch (error) {
-        await connection.close();
-        throw new FstoreError(
-          `cannot listen on ${options.host}:${options.port}: ${(error as Error).message}; pick another --port`,
-          { cause: error },
+        } catch (error) {
+          await connection.close();
+          throw new FstoreError(
+            `cannot listen on ${options.host}:${options.port}: ${(error as Error).message}; pick another --port`,
+            { cause: error },
+          );
+        }
+        const withdraw =
+          connection.via === 'in-process' && connection.endpoint
+            ? await announceServe(config, dir, {
+                pid: process.pid,
+                dynamodbEndpoint: connection.endpoint,
+                apiUrl: server.url,
+              })
+            : async () => {};
+        output.print(
+          `fstore serve: ${server.url} (project ${config.project}; ${connection.via === 'aws' ? `DynamoDB table ${connection.onlineTable}` : `local DynamoDB at ${connection.endpoint}`}). Ctrl-C to stop.`,
         );
-      }
-      const withdraw =
-        connection.via === 'in-process' && connection.endpoint
-          ? await announceServe(config, dir, {
-              pid: process.pid,
-              dynamodbEndpoint: connection.endpoint,
-              apiUrl: server.url,
-            })
-          : async () => {};
-      output.print(
-        `fstore serve: ${server.url} (project ${config.project}; ${connection.via === 'aws' ? `DynamoDB table ${connection.onlineTable}` : `local DynamoDB at ${connection.endpoint}`}). Ctrl-C to stop.`,
-      );
-      await new Promise<void>((resolveStop) => {
-        const stop = () => resolveStop();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-      await server.close();
-      await withdraw();
-      await connection.close();
-      output.print('fstore serve stopped.');
-    });
+        await new Promise<void>((resolveStop) => {
+          const stop = () => resolveStop();
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+        await server.close();
+        await withdraw();
+        await connection.close();
+        output.print('fstore serve stopped.');
+      },
+    );
 }

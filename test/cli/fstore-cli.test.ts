@@ -1022,7 +1022,9 @@ describe('fstore serve', () => {
   it('serves the HTTP API (reads and pushes), shares its local DynamoDB with other commands and stops cleanly on SIGTERM', async () => {
     const repo = await initAppliedRepo(tempRoot);
     expect((await runFstore(['materialize', '--end', '2024-01-03'], repo)).exitCode).toBe(0);
-    const child = spawn(process.execPath, [FSTORE_BIN, 'serve', '--port', '0'], { cwd: repo });
+    const child = spawn(process.execPath, [FSTORE_BIN, 'serve', '--port', '0', '--max-entity-rows', '2'], {
+      cwd: repo,
+    });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
@@ -1048,6 +1050,13 @@ describe('fstore serve', () => {
         body: JSON.stringify({
           features: ['user_transaction_stats:amount_count_30d'],
           entities: { user_id: [999999] },
+        }),
+      });
+      const tooMany = await fetch(`${url}/get-online-features`, {
+        method: 'POST',
+        body: JSON.stringify({
+          features: ['user_transaction_stats:amount_count_30d'],
+          entities: { user_id: [1, 2, 3] },
         }),
       });
       const cli = await runFstore(
@@ -1082,6 +1091,8 @@ describe('fstore serve', () => {
       expect(((await read.json()) as { results: { statuses: string[] }[] }).results[1]?.statuses).toEqual([
         'NOT_FOUND',
       ]);
+      expect(tooMany.status).toBe(400);
+      expect(((await tooMany.json()) as { error: { code: string } }).error.code).toBe('TOO_MANY_ROWS');
       expect(cli.exitCode).toBe(0);
       expect(await pushed.json()).toEqual({ rows: 1, online_items: 3, offline_rows: 0 });
       expect(((await afterPush.json()) as { results: { values: unknown[] }[] }).results[1]?.values).toEqual([

@@ -1111,6 +1111,33 @@ describe('serveDependenciesFromEnvironment', () => {
     expect(deps.store).toBeInstanceOf(DynamoDBOnlineStore);
     expect(deps.loadCatalog).toBeTypeOf('function');
     expect(deps.push).toBeTypeOf('function');
+    expect(deps.limits).toEqual({});
+  });
+
+  it('takes request limits from the environment', () => {
+    const deps = serveDependenciesFromEnvironment({
+      FSTORE_PROJECT: 'fraud',
+      FSTORE_ONLINE_TABLE: 'online',
+      FSTORE_MAX_ENTITY_ROWS: '50',
+      FSTORE_MAX_FEATURES: '20',
+      FSTORE_MAX_BODY_BYTES: '65536',
+    });
+
+    expect(deps.limits).toEqual({ maxEntityRows: 50, maxFeatures: 20, maxBodyBytes: 65_536 });
+  });
+
+  it('refuses a limit that is not a whole number of at least 1, naming the variable', () => {
+    expect(() =>
+      serveDependenciesFromEnvironment({
+        FSTORE_PROJECT: 'fraud',
+        FSTORE_ONLINE_TABLE: 'online',
+        FSTORE_MAX_FEATURES: '0',
+      }),
+    ).toThrow(
+      new ServeConfigurationError(
+        'environment variable FSTORE_MAX_FEATURES is "0"; set it to a whole number of at least 1',
+      ),
+    );
   });
 });
 
