@@ -1,4 +1,4 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { DefinitionValidationError } from '../definitions/definition-errors.js';
 import { DEFINITION_KINDS, type DefinitionKind } from '../definitions/feature-repo.js';
 import { FstoreError } from '../errors.js';
@@ -11,6 +11,7 @@ import { initFeatureRepo } from './init-feature-repo.js';
 import { registerOfflineCommands } from './offline-commands.js';
 import { registerOnlineCommands } from './online-commands.js';
 import { withRegistry } from './open-registry.js';
+import { integer, positiveInteger } from './option-parsers.js';
 import { packageVersion } from './package-root.js';
 import { registerServeCommand } from './serve-command.js';
 
@@ -23,19 +24,6 @@ export interface CliOutput {
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
-
-function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1)
-    throw new InvalidArgumentError('expected a whole number of at least 1');
-  return parsed;
-}
-
-function integer(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed)) throw new InvalidArgumentError('expected a whole number');
-  return parsed;
-}
 
 interface GlobalOptions {
   repo: string;

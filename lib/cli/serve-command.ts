@@ -13,19 +13,13 @@ import { FileSystemObjectStore } from '../stores/filesystem-object-store.js';
 import { announceServe, connectDynamoDB, runningServe } from './dynamodb-connection.js';
 import { startLocalApiServer } from './local-api-server.js';
 import type { OfflineCommandOutput } from './offline-commands.js';
+import { positiveInteger } from './option-parsers.js';
 
 function port(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535) {
     throw new InvalidArgumentError('expected a port number from 0 (any free port) to 65535');
   }
-  return parsed;
-}
-
-function positive(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < 1)
-    throw new InvalidArgumentError('expected a whole number of at least 1');
   return parsed;
 }
 
@@ -48,9 +42,9 @@ export function registerServeCommand(program: Command, output: OfflineCommandOut
     .option('--port <n>', 'port to listen on (0: any free port)', port, 6566)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--refresh-ms <n>', 'how often to pick up a new apply, in ms', milliseconds, 5_000)
-    .option('--max-entity-rows <n>', 'entity rows per request', positive, 1_000)
-    .option('--max-features <n>', 'features per request', positive, 500)
-    .option('--max-body-bytes <n>', 'request body size', positive, 1024 * 1024)
+    .option('--max-entity-rows <n>', 'entity rows per request', positiveInteger, 1_000)
+    .option('--max-features <n>', 'features per request', positiveInteger, 500)
+    .option('--max-body-bytes <n>', 'request body size', positiveInteger, 1024 * 1024)
     .action(
       async (options: {
         port: number;
