@@ -1,4 +1,5 @@
 import {
+  type LatestRow,
   type OnlineScalar,
   type OnlineStateLayout,
   oldestUsefulTile,
@@ -46,14 +47,7 @@ export function stateFromEvents(
     ...(layout.recency && times.length > 0
       ? { firstTs: Math.min(...times), lastTs: Math.max(...times) }
       : {}),
-    ...(latest
-      ? {
-          latest: {
-            ts: latest.ts,
-            values: Object.fromEntries(layout.fields.map((field) => [field, latest.values[field] ?? null])),
-          },
-        }
-      : {}),
+    ...(latest ? { latest: latestRow(layout, latest) } : {}),
     tiles,
     recent,
   };
@@ -128,6 +122,14 @@ export function compareScalars(a: OnlineScalar, b: OnlineScalar): number {
   return left < right ? -1 : left > right ? 1 : 0;
 }
 
+/** The fields of the row kept for latest-value features, a missing one as null. */
+function latestRow(layout: OnlineStateLayout, row: SourceEvent): LatestRow {
+  return {
+    ts: row.ts,
+    values: Object.fromEntries(layout.fields.map((field) => [field, row.values[field] ?? null])),
+  };
+}
+
 /** Which row is later for latest-value fields: time, then created time, then the values, nulls first. */
 function compareRows(a: SourceEvent, b: SourceEvent, fields: readonly string[]): number {
   if (a.ts !== b.ts) return a.ts - b.ts;
@@ -178,14 +180,7 @@ export function foldEvents(
     eventTs: Math.max(state?.eventTs ?? Number.NEGATIVE_INFINITY, newest),
     throughTs,
     ...(layout.recency ? { firstTs, lastTs } : {}),
-    ...(latest
-      ? {
-          latest: {
-            ts: latest.ts,
-            values: Object.fromEntries(layout.fields.map((field) => [field, latest.values[field] ?? null])),
-          },
-        }
-      : {}),
+    ...(latest ? { latest: latestRow(layout, latest) } : {}),
     tiles,
     recent,
   };
