@@ -131,9 +131,16 @@ async function runMaterialize(
         end,
         onProgress,
       };
-      for (const view of options.views ?? []) {
-        const definition = catalog.views.get(view)?.definition;
-        if (definition) await offline.checkSource(definition);
+      // Every view to be materialized, each source checked once, so a missing file is named up front.
+      const names =
+        options.views ??
+        [...catalog.views.values()].filter((v) => v.definition.online).map((v) => v.definition.name);
+      const checked = new Set<string>();
+      for (const name of names) {
+        const definition = catalog.views.get(name)?.definition;
+        if (!definition || checked.has(definition.source.name)) continue;
+        checked.add(definition.source.name);
+        await offline.checkSource(definition);
       }
       return incremental
         ? materializeIncremental({ ...common, watermarks: online.watermarks })

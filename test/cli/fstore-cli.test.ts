@@ -990,6 +990,18 @@ describe('the online verbs on an applied repo', () => {
     expect(run.stdout.trimEnd().split('\n')).toEqual(['user_id  amount_count_30d', '999999   NOT_FOUND']);
   });
 
+  it('fails materialize with one line naming a missing source file, before writing anything', async () => {
+    const other = await initAppliedRepo(tempRoot);
+    await rm(join(other, 'data', 'transactions.csv'));
+
+    const failed = await runFstore(['materialize', '--end', '2024-01-03'], other);
+
+    expect(failed.exitCode).toBe(1);
+    expect(failed.stderr).toBe(
+      `error: source "transactions": ${join(other, 'data', 'transactions.csv')} does not exist; create it or fix the source's path\n`,
+    );
+  });
+
   it('fails get-online for an unknown feature with one line suggesting the closest', async () => {
     const run = await runFstore(
       ['get-online', '--features', 'user_transaction_stats:amount_sum_7', '--entity', 'user_id=1'],
