@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { parquetWriteBuffer } from 'hyparquet-writer';
 import { foldEvents, type SourceEvent } from '../compute/online-fold.js';
 import type { OnlineScalar } from '../compute/online-state.js';
 import { sourceValue } from '../compute/source-values.js';
@@ -7,9 +6,9 @@ import { closestName } from '../definitions/closest-name.js';
 import type { SourceDefinition } from '../definitions/sources.js';
 import type { ValueType } from '../definitions/value-type.js';
 import type { ObjectStore } from '../stores/object-store.js';
-import { formatDt, rawPartitionPrefix } from '../stores/offline-layout.js';
 import { encodeEntityKey, type JoinKeyValue } from '../stores/online-entity-key.js';
 import type { OnlineItemKey, OnlineStore } from '../stores/online-store.js';
+import { landRawRows } from '../stores/raw-landing.js';
 import { OnlineRequestError } from './get-online-features.js';
 import type { PushRequest, PushResult } from './push-request.js';
 import type { ServedView, ServingCatalog } from './serving-catalog.js';
@@ -23,8 +22,6 @@ export interface PushEventsOptions {
   /** Rows per push. @default 1000 */
   readonly maxRows?: number;
 }
-
-const DAY_MS = 86_400_000;
 
 /**
  * Takes rows of a source as they happen: online, each (entity, view) state reading that source folds
@@ -202,35 +199,14 @@ async function foldIntoView(store: OnlineStore, view: ServedView, rows: readonly
   return updated;
 }
 
-/** One Parquet file per UTC day of the rows, under the source's raw area. */
+/** One Parquet file per UTC day of the rows, under the raw area of the source's batch source. */
 async function landRows(store: ObjectStore, source: SourceDefinition, rows: readonly Row[]): Promise<number> {
-  const schema = source.schema as Record<string, ValueType>;
-  const byDay = new Map<string, Row[]>();
-  for (const row of rows) {
-    const day = formatDt(new Date(Math.floor(row.ts / DAY_MS) * DAY_MS));
-    byDay.set(day, [...(byDay.get(day) ?? []), row]);
-  }
-  const rawName = source.kind === 'kinesis_source' ? source.batchSource.name : source.name;
-  for (const [day, dayRows] of byDay) {
-    const columnData = Object.entries(schema).map(([name, type]) => ({
-      name,
-      data: dayRows.map((row) => {
-        const value = row.values[name] ?? null;
-        if (typeof value !== 'number') return value;
-        return type === 'timestamp' ? new Date(value) : type === 'int64' ? BigInt(value) : value;
-      }),
-      type: PARQUET_TYPES[type] ?? 'STRING',
-    }));
-    const bytes = parquetWriteBuffer({ columnData: columnData as never });
-    await store.put(`${rawPartitionPrefix(rawName, day)}push-${randomUUID()}.parquet`, new Uint8Array(bytes));
-  }
+  const pushId = `push-${randomUUID()}`;
+  await landRawRows(
+    store,
+    source.kind === 'kinesis_source' ? source.batchSource : source,
+    rows.map((row, index) => ({ ts: row.ts, values: row.values, recordId: `${pushId}:${index}` })),
+    pushId,
+  );
   return rows.length;
 }
-
-const PARQUET_TYPES: Record<string, string> = {
-  int64: 'INT64',
-  float64: 'DOUBLE',
-  bool: 'BOOLEAN',
-  string: 'STRING',
-  timestamp: 'TIMESTAMP',
-};
