@@ -2,7 +2,15 @@
  * The transactions feature repo: the seed article's example done right. Windows are spans of time,
  * group aggregations are point-in-time, ratios are null (not 0) when the denominator is zero.
  */
-import { batchSource, div, entity, featureService, featureView, onDemandFeatureView } from 'fstore';
+import {
+  batchSource,
+  div,
+  entity,
+  featureService,
+  featureView,
+  kinesisSource,
+  onDemandFeatureView,
+} from 'fstore';
 
 export const user = entity({
   name: 'user',
@@ -44,10 +52,24 @@ export const transactions = batchSource({
   tags: { domain: 'payments', pii: 'false' },
 });
 
+export const liveTransactions = kinesisSource({
+  name: 'live_transactions',
+  streamName: 'transactions',
+  timestampField: 'transaction_date',
+  schema: transactions.schema,
+  batchSource: transactions,
+  partitionKey: 'user_id',
+  allowedLateness: '1h',
+  description:
+    'The same card transactions as they happen; each is also landed in the raw area of transactions.',
+  owner: 'payments-data@example.com',
+  tags: { domain: 'payments', pii: 'false' },
+});
+
 export const userTransactionStats = featureView({
   name: 'user_transaction_stats',
   entities: [user],
-  source: transactions,
+  source: liveTransactions,
   aggregations: [
     { column: 'amount', functions: ['mean', 'sum', 'count', 'stddev'], windows: ['7d', '14d', '30d'] },
   ],
@@ -69,7 +91,7 @@ export const userTransactionStats = featureView({
 export const merchantTransactionStats = featureView({
   name: 'merchant_transaction_stats',
   entities: [merchant],
-  source: transactions,
+  source: liveTransactions,
   aggregations: [{ column: 'amount', functions: ['count', 'mean'], windows: ['1d', '7d'] }],
   ttl: '30d',
   schedule: 'rate(1 hour)',

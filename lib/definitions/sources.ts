@@ -71,6 +71,20 @@ export interface KinesisSourceSpec<Name extends string, S extends Schema> extend
   readonly timestampField: keyof S & string;
   /** Where the same events rest, so training and backfills see what the stream saw. */
   readonly batchSource: BatchSourceDefinition;
+  /**
+   * How long after its event time a record may reach the stream and still be applied: a record whose
+   * event time is earlier than its arrival time (Kinesis's ApproximateArrivalTimestamp) minus this is
+   * quarantined as late, online and offline alike. Arrival time, not processing time, so a consumer
+   * catching up on a backlog makes nothing late. A duration such as `30m`, `1h`, `2d`.
+   * @default '1h'
+   */
+  readonly allowedLateness?: string;
+  /**
+   * The record field producers use as the Kinesis partition key; `fstore ingest` uses it. Using an
+   * entity's join key keeps each entity's records on one shard, in order.
+   * @default the first join key of the first feature view reading the source
+   */
+  readonly partitionKey?: keyof S & string;
 }
 
 export interface KinesisSourceDefinition<Name extends string = string, S extends Schema = Schema>
@@ -81,7 +95,12 @@ export interface KinesisSourceDefinition<Name extends string = string, S extends
   readonly schema: S;
   readonly timestampField: string;
   readonly batchSource: BatchSourceDefinition;
+  readonly allowedLateness: string;
+  readonly partitionKey: string | undefined;
 }
+
+/** A Kinesis source's allowed lateness when it declares none. */
+export const DEFAULT_ALLOWED_LATENESS = '1h';
 
 /**
  * Declares a Kinesis source.
@@ -101,6 +120,8 @@ export function kinesisSource<const Name extends string, const S extends Schema>
     schema: { ...spec.schema },
     timestampField: spec.timestampField,
     batchSource: spec.batchSource,
+    allowedLateness: spec.allowedLateness ?? DEFAULT_ALLOWED_LATENESS,
+    partitionKey: spec.partitionKey,
     ...normalizeMetadata(spec),
   };
 }

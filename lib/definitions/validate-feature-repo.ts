@@ -271,6 +271,24 @@ class RepoValidator {
     }
     this.checkSchema('kinesis_source', name, source.schema);
     this.checkTimestampColumn('kinesis_source', name, 'timestampField', source.timestampField, source.schema);
+    if (!parseDuration(source.allowedLateness)) {
+      this.report(
+        'kinesis_source',
+        name,
+        'allowedLateness',
+        `"${source.allowedLateness}" is not a positive duration`,
+        'Write a whole number and a unit (s, m, h, d), e.g. "1h", or leave it out for 1h',
+      );
+    }
+    if (source.partitionKey !== undefined && !(source.partitionKey in (source.schema ?? {}))) {
+      this.report(
+        'kinesis_source',
+        name,
+        'partitionKey',
+        `"${source.partitionKey}" is not a field of the schema`,
+        `Name a field of the schema (${Object.keys(source.schema ?? {}).join(', ')}), usually an entity's join key`,
+      );
+    }
     const backing = source.batchSource;
     if (backing?.kind !== 'batch_source') {
       this.report(

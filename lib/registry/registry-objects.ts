@@ -114,12 +114,9 @@ function sourceValueIdentity(source: SourceDefinition): { [key: string]: JsonVal
       createdTimestampField: source.createdTimestampField ?? null,
     };
   }
-  return {
-    kind: source.kind,
-    streamName: source.streamName,
-    timestampField: source.timestampField,
-    batchSource: sourceValueIdentity(source.batchSource),
-  };
+  // Values are computed from the batch source's data, where the stream lands every event it accepts
+  // (the raw area), so reading a view from the stream instead of its batch source keeps its version.
+  return sourceValueIdentity(source.batchSource);
 }
 
 function sourceDefinitionJson(source: SourceDefinition): { [key: string]: JsonValue } {
@@ -132,7 +129,13 @@ function sourceDefinitionJson(source: SourceDefinition): { [key: string]: JsonVa
       createdTimestampField: source.createdTimestampField ?? null,
     };
   }
-  return { ...common, streamName: source.streamName, batchSource: source.batchSource.name };
+  return {
+    ...common,
+    streamName: source.streamName,
+    batchSource: source.batchSource.name,
+    allowedLateness: source.allowedLateness,
+    partitionKey: source.partitionKey ?? null,
+  };
 }
 
 function featureViewDefinitionJson(view: FeatureViewDefinition): { [key: string]: JsonValue } {

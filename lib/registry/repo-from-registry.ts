@@ -77,6 +77,9 @@ export function repoFromRegistry(objects: readonly RegistryObject[]): AppliedRep
         timestampField: String(body.timestampField),
         schema: body.schema as never,
         batchSource: backing,
+        // Revisions applied before these settings existed hold neither: the defaults apply.
+        ...(typeof body.allowedLateness === 'string' ? { allowedLateness: body.allowedLateness } : {}),
+        ...(typeof body.partitionKey === 'string' ? { partitionKey: body.partitionKey } : {}),
         ...metadata(object),
       }),
     );

@@ -7,6 +7,7 @@ import {
   type DynamoDBClient,
   PutItemCommand,
   type PutItemCommandInput,
+  UpdateItemCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import type { ViewState } from '../compute/online-state.js';
@@ -52,7 +53,7 @@ const CONNECTION_ERROR_CODES = new Set([
 ]);
 
 type DynamoDBRecord = Record<string, AttributeValue>;
-type DynamoDBOperation = 'BatchGetItem' | 'BatchWriteItem' | 'PutItem';
+type DynamoDBOperation = 'BatchGetItem' | 'BatchWriteItem' | 'PutItem' | 'UpdateItem';
 
 export interface DynamoDBOnlineStoreOptions {
   /** The client requests go through; created once by the caller and shared (tests pass a mocked one). */
@@ -138,8 +139,10 @@ interface WriteOutcome {
  *    consistent because an absent answer leads to an unconditional write);
  * 3. items whose stored state is as new or newer are skipped;
  * 4. items with no stored item go out as BatchWriteItem puts, 25 a call, unprocessed ones retried;
- * 5. items whose stored state is older go out as PutItem each, conditional on the stored state still being
- *    older, so a newer state written meanwhile wins and the item counts as skipped.
+ * 5. items whose stored state is older go out as UpdateItem each, conditional on the stored state still
+ *    being older, so a newer state written meanwhile wins and the item counts as skipped. An update (not a
+ *    put) replaces the state and keeps the item's stream positions, so a stream batch redelivered after a
+ *    materialization is still recognised as applied.
  *
  * The unconditional puts of step 4 assume no other writer first-writes the same key at the same moment
  * (one materialization or stream shard per view and entity); a replay or a backfill is always safe.
@@ -264,7 +267,6 @@ export class DynamoDBOnlineStore implements OnlineStore {
   }
 
   /** Stores `item` if the stored item still has `revision` (or, when none was read, still does not exist). */
-  /** Stores `item` if the stored item still has `revision` (or, when none was read, still does not exist). */
   private async revisionPut(
     item: OnlineItem,
     revision: string | undefined,
@@ -344,18 +346,38 @@ export class DynamoDBOnlineStore implements OnlineStore {
   }
 
   private async conditionalPut(item: OnlineItem): Promise<WriteOutcome> {
-    const outcome = await this.putIf(item, {
-      ConditionExpression: NEWER_STATE_CONDITION,
-      ExpressionAttributeValues: {
-        ':event_ts': { N: String(item.state.eventTs) },
-        ':through_ts': { N: String(item.state.throughTs) },
-      },
+    let refused = false;
+    const unwritten = await this.retryLeftovers([item], 'UpdateItem', async () => {
+      try {
+        await this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: dynamoDBKey(item),
+            UpdateExpression: `SET #state = :state, event_ts = :event_ts, through_ts = :through_ts, rev = :rev${
+              item.expiresAtMs === undefined ? '' : `, ${ONLINE_TTL_ATTRIBUTE} = :expires_at`
+            }`,
+            ConditionExpression: NEWER_STATE_CONDITION,
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: {
+              ':state': { S: JSON.stringify(item.state) },
+              ':event_ts': { N: String(item.state.eventTs) },
+              ':through_ts': { N: String(item.state.throughTs) },
+              ':rev': { S: this.newRevision() },
+              ...(item.expiresAtMs === undefined
+                ? {}
+                : { ':expires_at': expiresAtAttribute(item.expiresAtMs) }),
+            },
+          }),
+        );
+      } catch (error) {
+        if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
+        // A state at least as new was written since the stored versions were read.
+        refused = true;
+      }
+      return [];
     });
-    // 'refused': a state at least as new was written since the stored versions were read.
-    if (outcome === 'unwritten') return { written: 0, skipped: 0, unwritten: 1 };
-    return outcome === 'refused'
-      ? { written: 0, skipped: 1, unwritten: 0 }
-      : { written: 1, skipped: 0, unwritten: 0 };
+    if (unwritten > 0) return { written: 0, skipped: 0, unwritten: 1 };
+    return refused ? { written: 0, skipped: 1, unwritten: 0 } : { written: 1, skipped: 0, unwritten: 0 };
   }
 
   /** One PutItem under a condition, throttling retried: written, refused by the condition, or still unwritten. */
@@ -438,7 +460,20 @@ export class DynamoDBOnlineStore implements OnlineStore {
         { cause: error },
       );
     }
-    return { entityKey: key.entityKey, view: key.view, version: key.version, state };
+    const positions = record.stream_positions?.M;
+    return {
+      entityKey: key.entityKey,
+      view: key.view,
+      version: key.version,
+      state,
+      ...(positions === undefined
+        ? {}
+        : {
+            streamPositions: Object.fromEntries(
+              Object.entries(positions).map(([shard, sequence]) => [shard, sequence.S ?? '']),
+            ),
+          }),
+    };
   }
 }
 
@@ -466,11 +501,24 @@ function dynamoDBItem(item: OnlineItem, revision: string): DynamoDBRecord {
     event_ts: { N: String(item.state.eventTs) },
     through_ts: { N: String(item.state.throughTs) },
     state: { S: JSON.stringify(item.state) },
-    // Seconds rounded up, so TTL never deletes an item before the time it was given.
     ...(item.expiresAtMs === undefined
       ? {}
-      : { [ONLINE_TTL_ATTRIBUTE]: { N: String(Math.ceil(item.expiresAtMs / 1000)) } }),
+      : { [ONLINE_TTL_ATTRIBUTE]: expiresAtAttribute(item.expiresAtMs) }),
+    ...(item.streamPositions === undefined || Object.keys(item.streamPositions).length === 0
+      ? {}
+      : {
+          stream_positions: {
+            M: Object.fromEntries(
+              Object.entries(item.streamPositions).map(([shard, sequence]) => [shard, { S: sequence }]),
+            ),
+          },
+        }),
   };
+}
+
+/** Seconds rounded up, so DynamoDB TTL never deletes an item before the time it was given. */
+function expiresAtAttribute(expiresAtMs: number): AttributeValue {
+  return { N: String(Math.ceil(expiresAtMs / 1000)) };
 }
 
 function isAtLeastAsNew(stored: StateVersion, candidate: StateVersion): boolean {

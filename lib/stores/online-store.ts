@@ -18,6 +18,13 @@ export interface OnlineItem extends OnlineItemKey {
    * without one. Reads never rely on the deletion: they check time themselves.
    */
   readonly expiresAtMs?: number;
+  /**
+   * How far each stream shard has been applied to this item: shard id -> the sequence number of the last
+   * record folded in from that shard. A redelivered record at or before its shard's position is skipped,
+   * which makes at-least-once delivery change the state exactly once. Materialization replaces the state
+   * and keeps the positions.
+   */
+  readonly streamPositions?: Readonly<Record<string, string>>;
 }
 
 export interface OnlineWriteResult {

@@ -17,16 +17,19 @@ export interface QuarantinedRecord {
 /**
  * Writes quarantined records as one JSON-lines object per call under `quarantine/<source>/dt=<day>/`
  * (the day they were quarantined), so none is lost and each keeps its reason; nothing is retried from
- * there. Returns the object's key, or undefined when there was nothing to keep.
+ * there. `name` (default: the time and a random id) names the object: a stream batch passes its shard and
+ * sequence range, so quarantining a redelivered batch again on the same day rewrites one object rather
+ * than adding a copy. Returns the object's key, or undefined when there was nothing to keep.
  */
 export async function quarantineRecords(
   store: ObjectStore,
   source: string,
   records: readonly QuarantinedRecord[],
   now: Date = new Date(),
+  name = `${now.getTime()}-${randomUUID()}`,
 ): Promise<string | undefined> {
   if (records.length === 0) return undefined;
-  const key = `${quarantinePartitionPrefix(source, formatDt(now))}${now.getTime()}-${randomUUID()}.jsonl`;
+  const key = `${quarantinePartitionPrefix(source, formatDt(now))}${name}.jsonl`;
   await store.put(
     key,
     `${records.map((record) => JSON.stringify({ ...record, quarantinedAt: now.toISOString() })).join('\n')}\n`,

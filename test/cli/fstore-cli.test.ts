@@ -51,6 +51,7 @@ const EXAMPLE_OBJECTS = [
   'category_transaction_stats',
   'merchant_transaction_stats',
   'user_transaction_stats',
+  'live_transactions',
   'transaction_amount_ratios',
 ];
 
@@ -246,7 +247,7 @@ describe('a repo before its first apply', () => {
     expect(lines).toContainEqual(
       expect.stringMatching(/^ {2}\+ feature_service fraud_model_v1 \(version \w+\)$/),
     );
-    expect(lines.at(-1)).toBe('9 to add, 0 to change, 0 to remove; 0 breaking.');
+    expect(lines.at(-1)).toBe('10 to add, 0 to change, 0 to remove; 0 breaking.');
   });
 
   it('prints the plan as JSON with the project, base revision and one change per object', async () => {
@@ -328,7 +329,10 @@ describe('a repo after apply', () => {
         'transaction_amount_ratios',
       ],
     ],
-    [['--tag', 'pii'], ['transactions']],
+    [
+      ['--tag', 'pii'],
+      ['transactions', 'live_transactions'],
+    ],
     [['--tag', 'model=churn'], []],
     [
       ['--entity', 'merchant'],
@@ -343,7 +347,10 @@ describe('a repo after apply', () => {
       ['--search', 'RATIO'],
       ['fraud_model_v1', 'user_transaction_stats', 'transaction_amount_ratios'],
     ],
-    [['--owner', 'payments-data@example.com'], ['transactions']],
+    [
+      ['--owner', 'payments-data@example.com'],
+      ['transactions', 'live_transactions'],
+    ],
     [['--kind', 'feature_view', '--entity', 'user'], ['user_transaction_stats']],
   ])('lists only the objects matching %j', async (filter, expected) => {
     const run = await runFstore(['list', ...filter], repo);
@@ -396,7 +403,7 @@ describe('a repo after apply', () => {
       ),
     );
     expect(lines).toContain('Lineage:');
-    expect(lines).toContain('  reads from: source transactions');
+    expect(lines).toContain('  reads from: source live_transactions');
     expect(lines).toContain(
       '  used by:    on demand feature view transaction_amount_ratios, feature service fraud_model_v1',
     );

@@ -238,7 +238,7 @@ describe('validateFeatureRepo on the transactions example', () => {
   it('collects every definition the example exports', () => {
     // Assert
     expect(repo.entities.map((e) => e.name)).toEqual(['user', 'merchant', 'category']);
-    expect(repo.sources.map((s) => s.name)).toEqual(['transactions']);
+    expect(repo.sources.map((s) => s.name)).toEqual(['transactions', 'live_transactions']);
     expect(repo.featureViews.map((v) => v.name)).toEqual([
       'user_transaction_stats',
       'merchant_transaction_stats',

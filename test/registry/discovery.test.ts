@@ -13,9 +13,9 @@ describe('findObjects', () => {
     [{ kind: 'feature_service' }, ['fraud_model_v1']],
     [{ entity: 'merchant' }, ['fraud_model_v1', 'merchant_transaction_stats', 'merchant']],
     [{ entity: 'user', kind: 'on_demand_feature_view' }, ['transaction_amount_ratios']],
-    [{ tag: 'pii' }, ['transactions']],
+    [{ tag: 'pii' }, ['transactions', 'live_transactions']],
     [{ tag: 'pii=true' }, []],
-    [{ owner: 'PAYMENTS-DATA@example.com' }, ['transactions']],
+    [{ owner: 'PAYMENTS-DATA@example.com' }, ['transactions', 'live_transactions']],
     [{ search: 'last_3' }, ['fraud_model_v1', 'user_transaction_stats']],
   ])('finds %j', (filter, expected) => {
     expect(names(filter).sort()).toEqual([...expected].sort());

@@ -11,6 +11,7 @@ import {
   PutItemCommand,
   ResourceNotFoundException,
   ThrottlingException,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -451,31 +452,40 @@ describe('DynamoDBOnlineStore.write', () => {
     expect(dynamo.commandCalls(BatchWriteItemCommand)).toHaveLength(0);
   });
 
-  it('replaces an item holding an older state with a PutItem conditional on it still being older', async () => {
+  it('replaces the state of an item holding an older one with an UpdateItem conditional on it still being older, keeping its other attributes', async () => {
     dynamo.on(BatchGetItemCommand).callsFake(tableHolding([storedRecord(1, state(100))]));
-    dynamo.on(PutItemCommand).resolves({});
+    dynamo.on(UpdateItemCommand).resolves({});
 
-    const result = await storeWith().write([item(1, state(200, 250))]);
+    const result = await storeWith().write([{ ...item(1, state(200, 250)), expiresAtMs: 1_500 }]);
 
     expect(result).toEqual({ written: 1, skipped: 0 });
-    expect(dynamo.commandCalls(PutItemCommand)[0]?.args[0].input).toStrictEqual({
+    expect(dynamo.commandCalls(UpdateItemCommand)[0]?.args[0].input).toStrictEqual({
       TableName: TABLE,
-      Item: storedRecord(1, state(200, 250)),
+      Key: dynamoDBKey(1),
+      UpdateExpression:
+        'SET #state = :state, event_ts = :event_ts, through_ts = :through_ts, rev = :rev, expires_at = :expires_at',
       ConditionExpression:
         'attribute_not_exists(pk) OR event_ts < :event_ts OR (event_ts = :event_ts AND through_ts < :through_ts)',
-      ExpressionAttributeValues: { ':event_ts': { N: '200' }, ':through_ts': { N: '250' } },
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: {
+        ':state': { S: JSON.stringify(state(200, 250)) },
+        ':event_ts': { N: '200' },
+        ':through_ts': { N: '250' },
+        ':rev': { S: 'rev-1' },
+        ':expires_at': { N: '2' },
+      },
     });
     expect(dynamo.commandCalls(BatchWriteItemCommand)).toHaveLength(0);
   });
 
   it('replaces a state with the same eventTs and a greater throughTs', async () => {
     dynamo.on(BatchGetItemCommand).callsFake(tableHolding([storedRecord(1, state(100, 150))]));
-    dynamo.on(PutItemCommand).resolves({});
+    dynamo.on(UpdateItemCommand).resolves({});
 
     const result = await storeWith().write([item(1, state(100, 160))]);
 
     expect(result).toEqual({ written: 1, skipped: 0 });
-    expect(dynamo.commandCalls(PutItemCommand)).toHaveLength(1);
+    expect(dynamo.commandCalls(UpdateItemCommand)).toHaveLength(1);
   });
 
   it.each([
@@ -488,14 +498,14 @@ describe('DynamoDBOnlineStore.write', () => {
     const result = await storeWith().write([item(1, state(100, 150))]);
 
     expect(result).toEqual({ written: 0, skipped: 1 });
-    expect(dynamo.commandCalls(PutItemCommand)).toHaveLength(0);
+    expect(dynamo.commandCalls(UpdateItemCommand)).toHaveLength(0);
     expect(dynamo.commandCalls(BatchWriteItemCommand)).toHaveLength(0);
   });
 
   it('counts a conditional put beaten by a concurrent newer write as skipped', async () => {
     dynamo.on(BatchGetItemCommand).callsFake(tableHolding([storedRecord(1, state(100))]));
     dynamo
-      .on(PutItemCommand)
+      .on(UpdateItemCommand)
       .rejects(
         new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
       );
@@ -503,20 +513,20 @@ describe('DynamoDBOnlineStore.write', () => {
     const result = await storeWith().write([item(1, state(200))]);
 
     expect(result).toEqual({ written: 0, skipped: 1 });
-    expect(dynamo.commandCalls(PutItemCommand)).toHaveLength(1);
+    expect(dynamo.commandCalls(UpdateItemCommand)).toHaveLength(1);
   });
 
   it('retries a throttled conditional put', async () => {
     dynamo.on(BatchGetItemCommand).callsFake(tableHolding([storedRecord(1, state(100))]));
     dynamo
-      .on(PutItemCommand)
+      .on(UpdateItemCommand)
       .rejectsOnce(new ThrottlingException({ message: 'Rate exceeded', $metadata: {} }))
       .resolves({});
 
     const result = await storeWith().write([item(1, state(200))]);
 
     expect(result).toEqual({ written: 1, skipped: 0 });
-    expect(dynamo.commandCalls(PutItemCommand)).toHaveLength(2);
+    expect(dynamo.commandCalls(UpdateItemCommand)).toHaveLength(2);
     expect(delays).toEqual([20]);
   });
 
@@ -537,17 +547,17 @@ describe('DynamoDBOnlineStore.write', () => {
     ]);
   });
 
-  it('splits new and older items between BatchWriteItem and PutItem in one call', async () => {
+  it('splits new and older items between BatchWriteItem and UpdateItem in one call', async () => {
     dynamo
       .on(BatchGetItemCommand)
       .callsFake(tableHolding([storedRecord(1, state(100)), storedRecord(2, state(500))]));
     dynamo.on(BatchWriteItemCommand).resolves({});
-    dynamo.on(PutItemCommand).resolves({});
+    dynamo.on(UpdateItemCommand).resolves({});
 
     const result = await storeWith().write([item(1, state(200)), item(2, state(200)), item(3, state(200))]);
 
     expect(result).toEqual({ written: 2, skipped: 1 });
-    expect(dynamo.commandCalls(PutItemCommand).map((call) => call.args[0].input.Item?.pk)).toEqual([
+    expect(dynamo.commandCalls(UpdateItemCommand).map((call) => call.args[0].input.Key?.pk)).toEqual([
       { S: 'user_id=i:1' },
     ]);
     expect(dynamo.commandCalls(BatchWriteItemCommand)[0]?.args[0].input.RequestItems?.[TABLE]).toEqual([

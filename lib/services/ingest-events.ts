@@ -1,0 +1,225 @@
+import { foldEvents, type SourceEvent } from '../compute/online-fold.js';
+import type { KinesisSourceDefinition } from '../definitions/sources.js';
+import { FstoreError } from '../errors.js';
+import type { ObjectStore } from '../stores/object-store.js';
+import { encodeEntityKey, type JoinKeyValue } from '../stores/online-entity-key.js';
+import type { OnlineItem, OnlineItemKey, OnlineStore } from '../stores/online-store.js';
+import { quarantineRecords } from '../stores/quarantine.js';
+import { landRawRows } from '../stores/raw-landing.js';
+import type { ServedView, ServingCatalog } from './serving-catalog.js';
+import {
+  type AcceptedRecord,
+  checkStreamRecord,
+  compareSequenceNumbers,
+  type RefusedRecord,
+  type StreamRecord,
+} from './stream-records.js';
+
+export interface IngestEventsOptions {
+  readonly catalog: ServingCatalog;
+  readonly onlineStore: OnlineStore;
+  /** The offline store: accepted records land in `raw/<batch source>/`, refused ones in `quarantine/<source>/`. */
+  readonly offlineStore: ObjectStore;
+  /** The stream the records came from; the Kinesis sources reading it decide how they are checked. */
+  readonly streamName: string;
+  /** Records in stream order (one shard's batch, as an event source mapping delivers them). */
+  readonly records: readonly StreamRecord[];
+  /** @default DEFAULT_MAX_RECORD_BYTES (1 MiB) */
+  readonly maxRecordBytes?: number;
+  /** When records are quarantined (names the quarantine day). @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+export interface IngestResult {
+  readonly records: number;
+  /** Records checked and landed, whose events every view reading their source now holds. */
+  readonly applied: number;
+  /** Records refused for good, kept in the quarantine with their reason. */
+  readonly quarantined: number;
+  /**
+   * Sequence numbers of records whose landing, quarantine or online update failed: deliver them again
+   * (an event source mapping's `batchItemFailures`). Applying a record twice changes nothing.
+   */
+  readonly failed: readonly string[];
+  /** Why records failed, one message per failure, for the logs. */
+  readonly errors: readonly string[];
+  /** Online items changed. */
+  readonly itemsUpdated: number;
+}
+
+/** No Kinesis source of the applied definitions reads the stream: nothing can decide what its records mean. */
+export class UnknownStreamError extends FstoreError {
+  override readonly name = 'UnknownStreamError';
+}
+
+/**
+ * Applies a batch of stream records with an exactly-once effect under at-least-once delivery:
+ * 1. each record is checked (`checkStreamRecord`); refused ones go to the quarantine with their reason,
+ *    under a name made of shard and sequence range, and are not retried;
+ * 2. accepted records land as Parquet in the raw area of the source's batch source (one file per day and
+ *    shard range, each row with its `_record_id`), before anything is served, so batch recomputation and
+ *    training always see what the online store saw;
+ * 3. for each online view reading the source, each entity's records fold into its state (tiles, last-k,
+ *    latest row) by a conditional read-modify-write that also records, per shard, the sequence number of
+ *    the last record applied; a record at or before its shard's position is already in the state and is
+ *    skipped. Records of one shard reach a view item in order because one shard is processed by one
+ *    invocation at a time (event source mapping parallelization factor 1), whatever the partition key.
+ * A failed step marks its records failed (returned for redelivery); nothing is swallowed.
+ */
+export async function ingestEvents(options: IngestEventsOptions): Promise<IngestResult> {
+  const { catalog, streamName } = options;
+  const sources = catalog.validated.repo.sources.filter(
+    (source): source is KinesisSourceDefinition =>
+      source.kind === 'kinesis_source' && source.streamName === streamName,
+  );
+  if (sources.length === 0) {
+    throw new UnknownStreamError(
+      `no Kinesis source of the applied definitions reads stream "${streamName}"; declare one with kinesisSource({ streamName: '${streamName}', ... }) and apply, or point the stream elsewhere`,
+    );
+  }
+  const failed = new Set<string>();
+  const errors: string[] = [];
+  let applied = 0;
+  let quarantined = 0;
+  let itemsUpdated = 0;
+  for (const source of sources) {
+    const views = [...catalog.views.values()].filter(
+      (view) => view.definition.online && view.definition.source.name === source.name,
+    );
+    const requiredKeys = [...new Set(views.flatMap((view) => [...view.joinKeys.keys()]))];
+    const accepted: AcceptedRecord[] = [];
+    const refused: RefusedRecord[] = [];
+    for (const record of options.records) {
+      const checked = checkStreamRecord(source, record, requiredKeys, options.maxRecordBytes);
+      if ('reason' in checked) refused.push(checked);
+      else accepted.push(checked);
+    }
+    const fail = (records: readonly { record: StreamRecord }[], error: unknown) => {
+      for (const { record } of records) failed.add(record.sequenceNumber);
+      errors.push(
+        `${records.length} records of source "${source.name}": ${(error as Error)?.message ?? error}`,
+      );
+    };
+    for (const group of byShard(refused)) {
+      try {
+        await quarantineRecords(
+          options.offlineStore,
+          source.name,
+          group.map(({ record, reason }) => ({
+            data: Buffer.from(record.data).toString('base64'),
+            reason,
+            partitionKey: record.partitionKey,
+            shardId: record.shardId,
+            sequenceNumber: record.sequenceNumber,
+            arrivedAt: new Date(record.arrivalMs).toISOString(),
+          })),
+          options.now?.() ?? new Date(),
+          `stream-${rangeName(group)}`,
+        );
+        quarantined += group.length;
+      } catch (error) {
+        fail(group, error);
+      }
+    }
+    const landed: AcceptedRecord[] = [];
+    for (const group of byShard(accepted)) {
+      try {
+        await landRawRows(
+          options.offlineStore,
+          source.batchSource,
+          group.map(({ record, ts, values }) => ({
+            ts,
+            values,
+            recordId: `${record.shardId}:${record.sequenceNumber}`,
+          })),
+          `stream-${rangeName(group)}`,
+        );
+        landed.push(...group);
+      } catch (error) {
+        fail(group, error);
+      }
+    }
+    for (const view of views) {
+      try {
+        itemsUpdated += await foldIntoView(options.onlineStore, view, landed);
+      } catch (error) {
+        fail(landed, error);
+      }
+    }
+    applied += landed.filter(({ record }) => !failed.has(record.sequenceNumber)).length;
+  }
+  return {
+    records: options.records.length,
+    applied,
+    quarantined,
+    failed: [...failed].sort(compareSequenceNumbers),
+    errors,
+    itemsUpdated,
+  };
+}
+
+/** Folds each entity's not-yet-applied records into its item, moving the item's shard positions forward. */
+async function foldIntoView(
+  store: OnlineStore,
+  view: ServedView,
+  records: readonly AcceptedRecord[],
+): Promise<number> {
+  const byEntity = new Map<string, { key: OnlineItemKey; records: AcceptedRecord[] }>();
+  for (const accepted of records) {
+    const keys: Record<string, JoinKeyValue> = {};
+    for (const name of view.joinKeys.keys()) keys[name] = accepted.values[name] as JoinKeyValue;
+    const entityKey = encodeEntityKey(keys);
+    const entry = byEntity.get(entityKey);
+    if (entry) entry.records.push(accepted);
+    else {
+      byEntity.set(entityKey, {
+        key: { entityKey, view: view.definition.name, version: view.version },
+        records: [accepted],
+      });
+    }
+  }
+  const ttlMs = view.layout.ttlMs;
+  const { updated } = await store.update(
+    [...byEntity.values()].map((entry) => entry.key),
+    (key, current): OnlineItem | undefined => {
+      const positions = { ...(current?.streamPositions ?? {}) };
+      const events: SourceEvent[] = [];
+      for (const { record, ts, values } of byEntity.get(key.entityKey)?.records ?? []) {
+        const position = positions[record.shardId];
+        if (position !== undefined && compareSequenceNumbers(record.sequenceNumber, position) <= 0) continue;
+        positions[record.shardId] = record.sequenceNumber;
+        events.push({ ts, values });
+      }
+      if (events.length === 0) return undefined;
+      const state = foldEvents(view.layout, current?.state, events);
+      if (state === undefined) return undefined;
+      return {
+        ...key,
+        state,
+        streamPositions: positions,
+        ...(ttlMs === undefined ? {} : { expiresAtMs: state.eventTs + ttlMs }),
+      };
+    },
+  );
+  return updated;
+}
+
+/** Records grouped by shard, each group in the order given. */
+function byShard<T extends { record: StreamRecord }>(records: readonly T[]): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const entry of records) {
+    const group = groups.get(entry.record.shardId);
+    if (group) group.push(entry);
+    else groups.set(entry.record.shardId, [entry]);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * `<shard>-<first sequence>-<last sequence>`: the same records always get the same object names, so a
+ * redelivered batch overwrites its own files instead of adding copies.
+ */
+function rangeName(group: readonly { record: StreamRecord }[]): string {
+  const sequences = group.map(({ record }) => record.sequenceNumber).sort(compareSequenceNumbers);
+  return `${group[0]?.record.shardId}-${sequences[0]}-${sequences[sequences.length - 1]}`;
+}
