@@ -8,7 +8,7 @@ import { appliedCatalog } from './applied-catalog.js';
 import { registryCatalogLoader } from './catalog-cache.js';
 import type { ServeDependencies } from './serve-dependencies.js';
 
-/** The serving Lambda's environment lacks a setting it needs. */
+/** A Lambda's environment lacks a setting it needs, or holds one it cannot use. */
 export class ServeConfigurationError extends FstoreError {
   override readonly name = 'ServeConfigurationError';
 }
@@ -26,8 +26,8 @@ export class ServeConfigurationError extends FstoreError {
  * `OFFLINE_PUSH_UNAVAILABLE` (from `pushEvents`).
  */
 export function serveDependenciesFromEnvironment(env: NodeJS.ProcessEnv = process.env): ServeDependencies {
-  const project = required(env, 'FSTORE_PROJECT', 'the registry project to serve');
-  const onlineTable = required(env, 'FSTORE_ONLINE_TABLE', 'the DynamoDB online table');
+  const project = requiredSetting(env, 'FSTORE_PROJECT', 'the registry project to serve', 'serving');
+  const onlineTable = requiredSetting(env, 'FSTORE_ONLINE_TABLE', 'the DynamoDB online table', 'serving');
   const registryTable = env.FSTORE_REGISTRY_TABLE || onlineTable;
   const client = createDynamoDBClient(env.AWS_REGION ? { region: env.AWS_REGION } : {});
   const registry = new Registry({
@@ -51,7 +51,8 @@ export function serveDependenciesFromEnvironment(env: NodeJS.ProcessEnv = proces
   };
 }
 
-function positiveSetting<K extends string>(
+/** `{ [key]: n }` from a whole-number setting of at least 1, `{}` when it is not set. */
+export function positiveSetting<K extends string>(
   env: NodeJS.ProcessEnv,
   name: string,
   key: K,
@@ -67,11 +68,12 @@ function positiveSetting<K extends string>(
   return { [key]: parsed } as Partial<Record<K, number>>;
 }
 
-function required(env: NodeJS.ProcessEnv, name: string, what: string): string {
+/** A setting the `lambda` (serving, ingest, ...) cannot run without. */
+export function requiredSetting(env: NodeJS.ProcessEnv, name: string, what: string, lambda: string): string {
   const value = env[name];
   if (!value) {
     throw new ServeConfigurationError(
-      `environment variable ${name} (${what}) is not set; set it on the serving Lambda (the CDK stack does)`,
+      `environment variable ${name} (${what}) is not set; set it on the ${lambda} Lambda (the CDK stack does)`,
     );
   }
   return value;
