@@ -1,8 +1,8 @@
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { FstoreError } from '../lib/errors.js';
+import type { DeliveredRecord } from '../lib/services/delivered-records.js';
 import { ingestEvents } from '../lib/services/ingest-events.js';
 import type { ServingCatalog } from '../lib/services/serving-catalog.js';
-import type { StreamRecord } from '../lib/services/stream-records.js';
 import type { ObjectStore } from '../lib/stores/object-store.js';
 import type { OnlineStore } from '../lib/stores/online-store.js';
 import { ingestDependenciesFromEnvironment } from './kinesis/ingest-environment.js';
@@ -77,11 +77,11 @@ export function streamNameOf(arn: string): string {
   return match[1];
 }
 
-function recordsByStream(records: readonly KinesisStreamRecord[]): Map<string, StreamRecord[]> {
-  const byStream = new Map<string, StreamRecord[]>();
+function recordsByStream(records: readonly KinesisStreamRecord[]): Map<string, DeliveredRecord[]> {
+  const byStream = new Map<string, DeliveredRecord[]>();
   for (const record of records) {
     const streamName = streamNameOf(record.eventSourceARN);
-    const streamRecord: StreamRecord = {
+    const deliveredRecord: DeliveredRecord = {
       data: Buffer.from(record.kinesis.data, 'base64'),
       partitionKey: record.kinesis.partitionKey,
       sequenceNumber: record.kinesis.sequenceNumber,
@@ -90,8 +90,8 @@ function recordsByStream(records: readonly KinesisStreamRecord[]): Map<string, S
       arrivalMs: Math.round(record.kinesis.approximateArrivalTimestamp * 1000),
     };
     const group = byStream.get(streamName);
-    if (group) group.push(streamRecord);
-    else byStream.set(streamName, [streamRecord]);
+    if (group) group.push(deliveredRecord);
+    else byStream.set(streamName, [deliveredRecord]);
   }
   return byStream;
 }

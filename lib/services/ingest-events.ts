@@ -6,14 +6,14 @@ import { encodeEntityKey, type JoinKeyValue } from '../stores/online-entity-key.
 import type { OnlineItem, OnlineItemKey, OnlineStore } from '../stores/online-store.js';
 import { quarantineRecords } from '../stores/quarantine.js';
 import { landRawRows } from '../stores/raw-landing.js';
-import type { ServedView, ServingCatalog } from './serving-catalog.js';
 import {
   type AcceptedRecord,
   checkStreamRecord,
   compareSequenceNumbers,
+  type DeliveredRecord,
   type RefusedRecord,
-  type StreamRecord,
-} from './stream-records.js';
+} from './delivered-records.js';
+import type { ServedView, ServingCatalog } from './serving-catalog.js';
 
 export interface IngestEventsOptions {
   readonly catalog: ServingCatalog;
@@ -23,7 +23,7 @@ export interface IngestEventsOptions {
   /** The stream the records came from; the Kinesis sources reading it decide how they are checked. */
   readonly streamName: string;
   /** Records in stream order (one shard's batch, as an event source mapping delivers them). */
-  readonly records: readonly StreamRecord[];
+  readonly records: readonly DeliveredRecord[];
   /** @default DEFAULT_MAX_RECORD_BYTES (1 MiB) */
   readonly maxRecordBytes?: number;
   /** When records are quarantined (names the quarantine day). @default () => new Date() */
@@ -94,7 +94,7 @@ export async function ingestEvents(options: IngestEventsOptions): Promise<Ingest
       if ('reason' in checked) refused.push(checked);
       else accepted.push(checked);
     }
-    const fail = (records: readonly { record: StreamRecord }[], error: unknown) => {
+    const fail = (records: readonly { record: DeliveredRecord }[], error: unknown) => {
       for (const { record } of records) failed.add(record.sequenceNumber);
       errors.push(
         `${records.length} records of source "${source.name}": ${(error as Error)?.message ?? error}`,
@@ -205,7 +205,7 @@ async function foldIntoView(
 }
 
 /** Records grouped by shard, each group in the order given. */
-function byShard<T extends { record: StreamRecord }>(records: readonly T[]): T[][] {
+function byShard<T extends { record: DeliveredRecord }>(records: readonly T[]): T[][] {
   const groups = new Map<string, T[]>();
   for (const entry of records) {
     const group = groups.get(entry.record.shardId);
@@ -219,7 +219,7 @@ function byShard<T extends { record: StreamRecord }>(records: readonly T[]): T[]
  * `<shard>-<first sequence>-<last sequence>`: the same records always get the same object names, so a
  * redelivered batch overwrites its own files instead of adding copies.
  */
-function rangeName(group: readonly { record: StreamRecord }[]): string {
+function rangeName(group: readonly { record: DeliveredRecord }[]): string {
   const sequences = group.map(({ record }) => record.sequenceNumber).sort(compareSequenceNumbers);
   return `${group[0]?.record.shardId}-${sequences[0]}-${sequences[sequences.length - 1]}`;
 }

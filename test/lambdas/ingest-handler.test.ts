@@ -10,16 +10,16 @@ import { ingestDependenciesFromEnvironment } from '../../lambdas/kinesis/ingest-
 import { collectDefinitions, validateFeatureRepo } from '../../lib/index.js';
 import { toRegistryObjects } from '../../lib/registry/registry-objects.js';
 import { repoFromRegistry } from '../../lib/registry/repo-from-registry.js';
+import type { DeliveredRecord } from '../../lib/services/delivered-records.js';
 import { servingCatalog } from '../../lib/services/serving-catalog.js';
-import type { StreamRecord } from '../../lib/services/stream-records.js';
 import { DynamoDBOnlineStore } from '../../lib/stores/dynamodb-online-store.js';
 import { FileSystemObjectStore } from '../../lib/stores/filesystem-object-store.js';
 import type { OnlineStore } from '../../lib/stores/online-store.js';
 import { OnlineStoreWriteError } from '../../lib/stores/online-store.js';
 import { ensureOnlineTable } from '../../lib/stores/online-table.js';
 import { S3ObjectStore } from '../../lib/stores/s3-object-store.js';
+import { rawRecord, transactionRecords } from '../support/delivered-records.js';
 import { type DynamoDBFixture, startDynamoDBFixture } from '../support/local-dynamodb.js';
-import { rawRecord, transactionRecords } from '../support/stream-records.js';
 
 const catalog = servingCatalog(
   repoFromRegistry(toRegistryObjects(validateFeatureRepo(collectDefinitions(Object.values(transactions))))),
@@ -28,7 +28,7 @@ const T = Date.parse('2024-05-01T10:00:00.000Z');
 const ARN = 'arn:aws:kinesis:eu-west-1:123456789012:stream/transactions';
 
 /** A Kinesis event as Lambda's event source mapping shapes it. */
-function kinesisEvent(records: readonly StreamRecord[], arn = ARN): KinesisStreamEvent {
+function kinesisEvent(records: readonly DeliveredRecord[], arn = ARN): KinesisStreamEvent {
   return {
     Records: records.map((record) => ({
       kinesis: {

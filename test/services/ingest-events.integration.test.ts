@@ -9,18 +9,18 @@ import { stringLiteral } from '../../lib/compute/sql-literals.js';
 import { collectDefinitions, validateFeatureRepo } from '../../lib/index.js';
 import { toRegistryObjects } from '../../lib/registry/registry-objects.js';
 import { repoFromRegistry } from '../../lib/registry/repo-from-registry.js';
+import type { DeliveredRecord } from '../../lib/services/delivered-records.js';
 import { getOnlineFeatures } from '../../lib/services/get-online-features.js';
 import { ingestEvents, UnknownStreamError } from '../../lib/services/ingest-events.js';
 import { servingCatalog } from '../../lib/services/serving-catalog.js';
-import type { StreamRecord } from '../../lib/services/stream-records.js';
 import { DuckDBEngine } from '../../lib/stores/duckdb-engine.js';
 import { DynamoDBOnlineStore } from '../../lib/stores/dynamodb-online-store.js';
 import { FileSystemObjectStore } from '../../lib/stores/filesystem-object-store.js';
 import { ensureOnlineTable } from '../../lib/stores/online-table.js';
 import { readQuarantine } from '../../lib/stores/quarantine.js';
+import { rawRecord, type TransactionEvent, transactionRecords } from '../support/delivered-records.js';
 import { faultyObjectStore } from '../support/faulty-object-store.js';
 import { type DynamoDBFixture, startDynamoDBFixture } from '../support/local-dynamodb.js';
-import { rawRecord, type TransactionEvent, transactionRecords } from '../support/stream-records.js';
 
 const catalog = servingCatalog(
   repoFromRegistry(toRegistryObjects(validateFeatureRepo(collectDefinitions(Object.values(transactions))))),
@@ -53,7 +53,7 @@ async function freshStores(client: DynamoDBClient = dynamo.client) {
   };
 }
 
-function ingest(stores: Awaited<ReturnType<typeof freshStores>>, records: readonly StreamRecord[]) {
+function ingest(stores: Awaited<ReturnType<typeof freshStores>>, records: readonly DeliveredRecord[]) {
   return ingestEvents({
     catalog,
     onlineStore: stores.onlineStore,

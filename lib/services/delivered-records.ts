@@ -5,7 +5,7 @@ import type { KinesisSourceDefinition } from '../definitions/sources.js';
 import type { ValueType } from '../definitions/value-type.js';
 
 /** One Kinesis record as the ingest path sees it, whatever delivered it (Lambda, the local poller, a test). */
-export interface StreamRecord {
+export interface DeliveredRecord {
   /** The record's bytes (Lambda hands them over base64; decoded here). */
   readonly data: Uint8Array;
   readonly partitionKey: string;
@@ -18,14 +18,14 @@ export interface StreamRecord {
 
 /** A record that passed every check: its event time and values typed by the source's schema. */
 export interface AcceptedRecord {
-  readonly record: StreamRecord;
+  readonly record: DeliveredRecord;
   readonly ts: number;
   readonly values: Readonly<Record<string, OnlineScalar | null>>;
 }
 
 /** A record refused for good, and why, in words that name the field and the fix. */
 export interface RefusedRecord {
-  readonly record: StreamRecord;
+  readonly record: DeliveredRecord;
   readonly reason: string;
 }
 
@@ -43,7 +43,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  */
 export function checkStreamRecord(
   source: KinesisSourceDefinition,
-  record: StreamRecord,
+  record: DeliveredRecord,
   requiredKeys: readonly string[],
   maxRecordBytes: number = DEFAULT_MAX_RECORD_BYTES,
 ): AcceptedRecord | RefusedRecord {

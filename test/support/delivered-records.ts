@@ -1,4 +1,4 @@
-import type { StreamRecord } from '../../lib/services/stream-records.js';
+import type { DeliveredRecord } from '../../lib/services/delivered-records.js';
 
 /** A sequence number of the size Kinesis gives (56 digits), to prove they are compared as big integers. */
 const SEQUENCE_BASE = 49590338271490256608559692538361571095921575989136588800n;
@@ -19,7 +19,7 @@ export interface TransactionEvent {
 export function transactionRecords(
   events: readonly TransactionEvent[],
   options: { shardId?: string; firstSequence?: number; delayMs?: number } = {},
-): StreamRecord[] {
+): DeliveredRecord[] {
   const { shardId = 'shardId-000000000000', firstSequence = 0, delayMs = 60_000 } = options;
   return events.map((event, index) => ({
     data: new TextEncoder().encode(
@@ -44,7 +44,7 @@ export function rawRecord(
   sequence: number,
   arrivalMs: number,
   shardId = 'shardId-000000000000',
-): StreamRecord {
+): DeliveredRecord {
   return {
     data: typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes,
     partitionKey: 'x',
