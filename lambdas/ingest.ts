@@ -1,7 +1,7 @@
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { FstoreError } from '../lib/errors.js';
 import type { DeliveredRecord } from '../lib/services/delivered-records.js';
-import { ingestEvents } from '../lib/services/ingest-events.js';
+import { type IngestResult, ingestEvents } from '../lib/services/ingest-events.js';
 import type { ServingCatalog } from '../lib/services/serving-catalog.js';
 import type { ObjectStore } from '../lib/stores/object-store.js';
 import type { OnlineStore } from '../lib/stores/online-store.js';
@@ -19,6 +19,8 @@ export interface IngestDependencies {
   readonly logger?: Pick<Console, 'error' | 'info'>;
   /** @default () => new Date() */
   readonly now?: () => Date;
+  /** Told about every stream's result: counts for a local run's summary, or metrics. */
+  readonly onResult?: (result: IngestResult) => void;
 }
 
 export type IngestHandler = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
@@ -57,6 +59,7 @@ export function createIngestHandler(deps: IngestDependencies): IngestHandler {
         ...(deps.maxRecordBytes === undefined ? {} : { maxRecordBytes: deps.maxRecordBytes }),
         ...(deps.now === undefined ? {} : { now: deps.now }),
       });
+      deps.onResult?.(result);
       for (const error of result.errors) {
         logger.error(JSON.stringify({ level: 'ERROR', message: 'ingest failed', stream: streamName, error }));
       }

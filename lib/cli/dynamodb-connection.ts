@@ -24,6 +24,8 @@ export interface ServeAnnouncement {
   readonly pid: number;
   readonly dynamodbEndpoint: string;
   readonly apiUrl: string;
+  /** The local Kinesis the server polls, where `fstore ingest` puts records; absent before any stream exists. */
+  readonly kinesisEndpoint?: string;
 }
 
 export function localStorePath(config: FeatureRepoConfig, repoDir: string): string {

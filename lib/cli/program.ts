@@ -7,6 +7,7 @@ import { loadFeatureRepo, loadFeatureRepoConfig } from '../repo/load-feature-rep
 import { runDemo } from './demo.js';
 import { formatObjectDescription, formatObjectList } from './format-catalog.js';
 import { formatApplyResult, formatPlan } from './format-plan.js';
+import { registerIngestCommand } from './ingest-command.js';
 import { initFeatureRepo } from './init-feature-repo.js';
 import { registerOfflineCommands } from './offline-commands.js';
 import { registerOnlineCommands } from './online-commands.js';
@@ -147,6 +148,7 @@ export function buildProgram(output: CliOutput): Command {
   registerOfflineCommands(program, commandOutput);
   registerOnlineCommands(program, commandOutput);
   registerServeCommand(program, commandOutput);
+  registerIngestCommand(program, commandOutput);
 
   program
     .command('demo')

@@ -12,6 +12,7 @@ import { DynamoDBOnlineStore } from '../stores/dynamodb-online-store.js';
 import { FileSystemObjectStore } from '../stores/filesystem-object-store.js';
 import { announceServe, connectDynamoDB, runningServe } from './dynamodb-connection.js';
 import { startLocalApiServer } from './local-api-server.js';
+import { type LocalStreaming, startLocalStreaming } from './local-streaming.js';
 import type { OfflineCommandOutput } from './offline-commands.js';
 import { positiveInteger } from './option-parsers.js';
 
@@ -33,7 +34,9 @@ function milliseconds(value: string): number {
 /**
  * Registers `serve`: the HTTP API on localhost, the same handler as the Lambda, turning each request into
  * an API Gateway proxy event. It hosts the repo's local DynamoDB and announces it in `<dataDir>/serve.json`,
- * so other fstore commands share it while it runs. Stops on SIGINT or SIGTERM, leaving nothing listening.
+ * so other fstore commands share it while it runs. Locally it also runs the streaming path: a local Kinesis
+ * with a stream per applied Kinesis source (new ones picked up with each refresh) and pollers calling the
+ * ingest handler like Lambda's event source mapping. Stops on SIGINT or SIGTERM, leaving nothing listening.
  */
 export function registerServeCommand(program: Command, output: OfflineCommandOutput): void {
   program
@@ -45,6 +48,8 @@ export function registerServeCommand(program: Command, output: OfflineCommandOut
     .option('--max-entity-rows <n>', 'entity rows per request', positiveInteger, 1_000)
     .option('--max-features <n>', 'features per request', positiveInteger, 500)
     .option('--max-body-bytes <n>', 'request body size', positiveInteger, 1024 * 1024)
+    .option('--shards <n>', 'shards per local stream', positiveInteger, 2)
+    .option('--batch-size <n>', 'stream records per ingest invocation', positiveInteger, 100)
     .action(
       async (options: {
         port: number;
@@ -53,6 +58,8 @@ export function registerServeCommand(program: Command, output: OfflineCommandOut
         maxEntityRows: number;
         maxFeatures: number;
         maxBodyBytes: number;
+        shards: number;
+        batchSize: number;
       }) => {
         const dir = resolve(output.repoDir());
         const config = await loadFeatureRepoConfig(dir);
@@ -113,23 +120,53 @@ export function registerServeCommand(program: Command, output: OfflineCommandOut
             { cause: error },
           );
         }
+        let streaming: LocalStreaming | undefined;
+        try {
+          streaming = offlineStore
+            ? await startLocalStreaming({
+                loadCatalog,
+                onlineStore: store,
+                offlineStore,
+                shards: options.shards,
+                batchSize: options.batchSize,
+                logger: console,
+              })
+            : undefined;
+        } catch (error) {
+          await server.close();
+          await connection.close();
+          throw error;
+        }
+        // Streams of Kinesis sources applied while serving start with the catalog refresh.
+        const streamSync = streaming
+          ? setInterval(
+              () =>
+                streaming?.sync().catch((error: unknown) => {
+                  output.progress(`fstore serve: cannot start a stream: ${(error as Error).message}`);
+                }),
+              Math.max(options.refreshMs, 1_000),
+            )
+          : undefined;
         const withdraw =
           connection.via === 'in-process' && connection.endpoint
             ? await announceServe(config, dir, {
                 pid: process.pid,
                 dynamodbEndpoint: connection.endpoint,
                 apiUrl: server.url,
+                ...(streaming ? { kinesisEndpoint: streaming.endpoint } : {}),
               })
             : async () => {};
         output.print(
-          `fstore serve: ${server.url} (project ${config.project}; ${connection.via === 'aws' ? `DynamoDB table ${connection.onlineTable}` : `local DynamoDB at ${connection.endpoint}`}). Ctrl-C to stop.`,
+          `fstore serve: ${server.url} (project ${config.project}; ${connection.via === 'aws' ? `DynamoDB table ${connection.onlineTable}` : `local DynamoDB at ${connection.endpoint}`}${streaming ? `; local Kinesis at ${streaming.endpoint}` : ''}). Ctrl-C to stop.`,
         );
         await new Promise<void>((resolveStop) => {
           const stop = () => resolveStop();
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
         });
+        clearInterval(streamSync);
         await server.close();
+        await streaming?.close();
         await withdraw();
         await connection.close();
         output.print('fstore serve stopped.');

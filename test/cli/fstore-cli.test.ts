@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +38,7 @@ const WORKING_VERBS = [
   'materialize-incremental',
   'get-online',
   'serve',
+  'ingest',
   'demo',
 ];
 
@@ -1037,6 +1038,82 @@ describe('the online verbs on an applied repo', () => {
   });
 });
 
+/** Two events of one user a minute ago, and a line that is not JSON. */
+function streamedEvents(userId: number): string {
+  const at = new Date(Date.now() - 60_000).toISOString();
+  const event = (amount: number) =>
+    JSON.stringify({ user_id: userId, merchant_id: 7, amount, category: 'food', transaction_date: at });
+  return `${event(10)}\n${event(20)}\nnot json\n`;
+}
+
+/** Polls the API until a user's 7-day count reaches `expected` (streaming is asynchronous), or 10 s pass. */
+async function waitForValue(url: string, userId: number, expected: number): Promise<unknown> {
+  let value: unknown;
+  for (const started = Date.now(); Date.now() - started < 10_000; ) {
+    const reply = await fetch(`${url}/get-online-features`, {
+      method: 'POST',
+      body: JSON.stringify({
+        features: ['user_transaction_stats:amount_count_7d'],
+        entities: { user_id: [userId] },
+      }),
+    });
+    value = ((await reply.json()) as { results: { values: unknown[] }[] }).results[1]?.values[0];
+    if (value === expected) return value;
+    await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+  }
+  return value;
+}
+
+describe('fstore ingest', () => {
+  it('without a running serve, runs the local stream itself: applies good lines, quarantines bad ones, and says so', async () => {
+    const repo = await initAppliedRepo(tempRoot);
+    const eventsFile = join(repo, 'events.jsonl');
+    await writeFile(eventsFile, streamedEvents(555555));
+
+    const run = await runFstore(['ingest', '--file', eventsFile, '--json'], repo);
+    const online = await runFstore(
+      [
+        'get-online',
+        '--features',
+        'user_transaction_stats:amount_sum_7d',
+        '--entity',
+        'user_id=555555',
+        '--json',
+      ],
+      repo,
+    );
+
+    expect(run.exitCode).toBe(0);
+    expect(parseJson(run)).toMatchObject({
+      records: 3,
+      stream: 'transactions',
+      via: 'in-process',
+      applied: 2,
+      quarantined: 1,
+      failed: 0,
+    });
+    expect(parseJson<{ results: { values: unknown[] }[] }>(online).results[1]?.values).toEqual([30]);
+    expect(readdirSync(join(repo, '.fstore', 'offline', 'quarantine', 'live_transactions'))).toHaveLength(1);
+  });
+
+  it('refuses an unknown source with the closest name, and an empty file', async () => {
+    const repo = await initAppliedRepo(tempRoot);
+    const eventsFile = join(repo, 'events.jsonl');
+    await writeFile(eventsFile, streamedEvents(1));
+    await writeFile(join(repo, 'empty.jsonl'), '\n');
+
+    const unknown = await runFstore(['ingest', '--file', eventsFile, '--source', 'live_transaction'], repo);
+    const empty = await runFstore(['ingest', '--file', join(repo, 'empty.jsonl')], repo);
+
+    expect(unknown.stderr).toBe(
+      'error: there is no Kinesis source "live_transaction"; did you mean "live_transactions"?\n',
+    );
+    expect(empty.stderr).toBe(
+      `error: ${join(repo, 'empty.jsonl')} holds no events; write one JSON object per line\n`,
+    );
+  });
+});
+
 describe('fstore serve', () => {
   it('serves the HTTP API (reads and pushes), shares its local DynamoDB with other commands and stops cleanly on SIGTERM', async () => {
     const repo = await initAppliedRepo(tempRoot);
@@ -1103,6 +1180,10 @@ describe('fstore serve', () => {
         }),
       });
       const second = await runFstore(['serve', '--port', '0'], repo);
+      const eventsFile = join(repo, 'events.jsonl');
+      await writeFile(eventsFile, streamedEvents(777777));
+      const ingested = await runFstore(['ingest', '--file', eventsFile], repo);
+      const afterStream = await waitForValue(url, 777777, 2);
 
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ status: 'ok', registry_revision: 1 });
@@ -1117,6 +1198,10 @@ describe('fstore serve', () => {
       expect(((await afterPush.json()) as { results: { values: unknown[] }[] }).results[1]?.values).toEqual([
         12.5,
       ]);
+      expect(ingested.stdout).toMatch(
+        /^Put 3 records on stream transactions in \d+\.\d s; fstore serve applies them\.\n$/,
+      );
+      expect(afterStream).toBe(2);
       expect(second.exitCode).toBe(1);
       expect(second.stderr).toMatch(
         /^error: fstore serve already runs for this repo \(pid \d+, http:\/\/127\.0\.0\.1:\d+\); use it, or stop it first\n$/,
