@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { startLocalDynamoDB } from '../lib/stores/local-dynamodb.js';
+import { startLocalKinesis } from '../lib/stores/local-kinesis.js';
 
 /**
  * Benchmarks run their servers (dynalite, the HTTP API) as child processes of their own script, as
@@ -53,6 +54,16 @@ async function stopChild(child: ChildProcess): Promise<void> {
 /** Runs in the child: dynalite in memory, its endpoint on stdout, closed when the parent closes stdin. */
 export async function runDynaliteChild(): Promise<void> {
   const server = await startLocalDynamoDB();
+  process.stdout.write(`${server.endpoint}\n`);
+  process.stdin.resume();
+  await once(process.stdin, 'end');
+  await server.close();
+  process.exit(0);
+}
+
+/** Runs in the child: kinesalite in memory, its endpoint on stdout, closed when the parent closes stdin. */
+export async function runKinesaliteChild(): Promise<void> {
+  const server = await startLocalKinesis();
   process.stdout.write(`${server.endpoint}\n`);
   process.stdin.resume();
   await once(process.stdin, 'end');

@@ -129,3 +129,9 @@ export function lastJsonLine(text: string): Record<string, unknown> | undefined 
   }
   return undefined;
 }
+
+/** The value at quantile `p` (0-1) of ascending values, nearest rank; NaN when there are none. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? Number.NaN;
+}

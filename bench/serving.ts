@@ -45,7 +45,7 @@ import { FileSystemObjectStore } from '../lib/stores/filesystem-object-store.js'
 import { encodeEntityKey } from '../lib/stores/online-entity-key.js';
 import { ensureOnlineTable } from '../lib/stores/online-table.js';
 import { runDynaliteChild, startChild } from './child-process.js';
-import { median, ratio, round, secondsSince } from './measure.js';
+import { median, percentile, ratio, round, secondsSince } from './measure.js';
 
 const ENTITIES = 10_000;
 /** Events per entity on average, over the 30 days before END. */
@@ -188,12 +188,6 @@ async function closedLoop(count: number, send: (index: number) => Promise<void>)
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
   return { ms, wallMs: performance.now() - started };
-}
-
-/** Nearest-rank percentile. */
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? Number.NaN;
 }
 
 interface RoundFigures {

@@ -13,6 +13,7 @@ import { startLocalKinesis } from '../stores/local-kinesis.js';
 import type { ObjectStore } from '../stores/object-store.js';
 import type { OnlineStore } from '../stores/online-store.js';
 import {
+  type InvocationReport,
   type KinesisFailureDetails,
   type LocalEventSourceMapping,
   startLocalEventSourceMapping,
@@ -33,6 +34,10 @@ export interface LocalStreamingOptions {
   /** Told about every ingest result (counts of applied, quarantined, failed records). */
   readonly onResult?: (result: IngestResult) => void;
   readonly logger?: Pick<Console, 'error' | 'info' | 'warn'>;
+  /** A Kinesis endpoint already running (a benchmark's child process); by default kinesalite starts in this process. */
+  readonly kinesisEndpoint?: string;
+  /** Told about every invocation of the ingest handler (a benchmark measures freshness with it). */
+  readonly onInvocation?: (report: InvocationReport) => void;
 }
 
 export interface LocalStreaming {
@@ -56,7 +61,9 @@ export interface LocalStreaming {
  */
 export async function startLocalStreaming(options: LocalStreamingOptions): Promise<LocalStreaming> {
   const logger = options.logger ?? console;
-  const kinesis = await startLocalKinesis();
+  const kinesis = options.kinesisEndpoint
+    ? { endpoint: options.kinesisEndpoint, close: async () => {} }
+    : await startLocalKinesis();
   const client = createKinesisClient({ endpoint: kinesis.endpoint });
   const handler = createIngestHandler({
     loadCatalog: options.loadCatalog,
@@ -97,6 +104,7 @@ export async function startLocalStreaming(options: LocalStreamingOptions): Promi
           batchSize: options.batchSize ?? 100,
           idlePollMs: options.idlePollMs ?? 100,
           onFailure: (details) => onFailure(streamName, details),
+          ...(options.onInvocation ? { onInvocation: options.onInvocation } : {}),
           logger,
         }),
       );

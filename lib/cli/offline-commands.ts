@@ -1,10 +1,14 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { closestName } from '../definitions/closest-name.js';
+import type { FeatureRepoConfig } from '../definitions/config.js';
 import type { FeatureViewDefinition } from '../definitions/feature-view.js';
 import type { ResolvedFeature } from '../definitions/resolved-features.js';
+import type { BatchSourceDefinition } from '../definitions/sources.js';
 import { FstoreError } from '../errors.js';
 import { toRegistryObjects } from '../registry/registry-objects.js';
-import { type LoadedFeatureRepo, loadFeatureRepo } from '../repo/load-feature-repo.js';
+import { repoFromRegistry } from '../registry/repo-from-registry.js';
+import { type LoadedFeatureRepo, loadFeatureRepo, loadFeatureRepoConfig } from '../repo/load-feature-repo.js';
+import { type CompactionResult, compactRaw } from '../services/compact-raw.js';
 import { computeFeatures } from '../services/compute-features.js';
 import { getHistoricalFeatures } from '../services/get-historical-features.js';
 import { validatePublished } from '../services/validate-published.js';
@@ -75,7 +79,37 @@ async function appliedView(repo: LoadedFeatureRepo, name: string): Promise<Appli
   return { view, features: repo.validated.features.get(name) ?? [], version: appliedObject.version };
 }
 
-/** Registers `compute`, `get-historical` and `validate`. */
+/**
+ * The batch sources of the applied definitions (a Kinesis source's events land under its batch source),
+ * by name; only the one named when `name` is given.
+ */
+async function appliedBatchSources(
+  output: OfflineCommandOutput,
+  name: string | undefined,
+): Promise<{ config: FeatureRepoConfig; sources: BatchSourceDefinition[] }> {
+  const dir = output.repoDir();
+  const config = await loadFeatureRepoConfig(dir);
+  const revision = await withRegistry(config, dir, (registry) => registry.current());
+  if (!revision) throw new FstoreError('nothing is applied yet; run fstore apply first');
+  const byName = new Map<string, BatchSourceDefinition>();
+  for (const source of repoFromRegistry(revision.objects).validated.repo.sources) {
+    const batch = batchSourceOf(source);
+    byName.set(batch.name, batch);
+  }
+  const all = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  if (name === undefined) return { config, sources: all };
+  const named = byName.get(name);
+  if (!named) {
+    const names = all.map((source) => source.name);
+    const suggestion = closestName(name, names);
+    throw new FstoreError(
+      `there is no batch source "${name}"${suggestion ? `; did you mean "${suggestion}"?` : `; the batch sources are ${names.join(', ')}`}`,
+    );
+  }
+  return { config, sources: [named] };
+}
+
+/** Registers `compute`, `get-historical`, `validate` and `compact`. */
 export function registerOfflineCommands(program: Command, output: OfflineCommandOutput): void {
   program
     .command('compute')
@@ -241,6 +275,55 @@ export function registerOfflineCommands(program: Command, output: OfflineCommand
         }
         if (failed.length > 0 && view.validation.policy === 'strict') process.exitCode = 1;
       });
+    });
+
+  program
+    .command('compact')
+    .description(
+      "merge the small files streams and pushes land in each day of a source's raw area, one row per record",
+    )
+    .option('--source <name>', 'only this batch source (default: every batch source applied)')
+    .option('--dt <day>', 'only this day partition (2024-01-31)', parseDay)
+    .option('--json', 'print the results as JSON')
+    .action(async (options: { source?: string; dt?: string; json?: boolean }) => {
+      const { config, sources } = await appliedBatchSources(output, options.source);
+      const started = performance.now();
+      const partitions: (CompactionResult & { source: string })[] = [];
+      await withOfflinePlatform(config, output.repoDir(), async (platform) => {
+        const progress = new ProgressLine(output.progress);
+        for (const source of sources) {
+          await compactRaw({
+            store: platform.store,
+            source,
+            ...(options.dt ? { dts: [options.dt] } : {}),
+            onPartition: (result) => {
+              partitions.push({ source: source.name, ...result });
+              progress.update(`compacting: ${partitions.length} partitions (${source.name} dt=${result.dt})`);
+            },
+          });
+        }
+        progress.done();
+      });
+      const seconds = (performance.now() - started) / 1000;
+      if (options.json) {
+        output.printJson({ partitions, seconds });
+        return;
+      }
+      const count = (n: number, what: string) => `${formatCount(n)} ${what}${n === 1 ? '' : 's'}`;
+      for (const p of partitions) {
+        const left =
+          p.filesLeft > 0 ? `; ${count(p.filesLeft, 'file')} without record ids left as they are` : '';
+        output.print(
+          p.file
+            ? `${p.source} dt=${p.dt}: ${count(p.filesIn, 'file')}, ${count(p.rowsIn, 'row')} -> 1 file, ${count(p.rowsOut, 'row')} (${p.file})${left}`
+            : `${p.source} dt=${p.dt}: nothing to do (${count(p.filesIn, 'file')}, ${count(p.rowsIn, 'row')})${left}`,
+        );
+      }
+      const compacted = partitions.filter((p) => p.file !== undefined);
+      const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+      output.print(
+        `compacted ${compacted.length} of ${count(partitions.length, 'partition')} of ${count(sources.length, 'source')}: ${count(sum(compacted.map((p) => p.filesIn)), 'file')}, ${count(sum(compacted.map((p) => p.rowsIn)), 'row')} -> ${count(compacted.length, 'file')}, ${count(sum(compacted.map((p) => p.rowsOut)), 'row')} in ${seconds.toFixed(1)} s`,
+      );
     });
 }
 

@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { quoteIdentifier, stringLiteral } from '../compute/sql-literals.js';
 import type { FeatureRepoConfig } from '../definitions/config.js';
 import type { FeatureViewDefinition } from '../definitions/feature-view.js';
+import type { BatchSourceDefinition } from '../definitions/sources.js';
 import { AthenaEngine } from '../stores/athena-engine.js';
 import { DuckDBEngine } from '../stores/duckdb-engine.js';
 import { batchSourceOf, checkLocalSource, duckdbSourceRelation } from '../stores/duckdb-source.js';
@@ -9,6 +10,7 @@ import { FileSystemObjectStore } from '../stores/filesystem-object-store.js';
 import { featureTableName, rawSourceTableName } from '../stores/glue-table-names.js';
 import type { ObjectStore } from '../stores/object-store.js';
 import type { OfflineEngine } from '../stores/offline-engine.js';
+import { RECORD_ID_COLUMN } from '../stores/raw-landing.js';
 import { S3ObjectStore } from '../stores/s3-object-store.js';
 
 /** The offline store as a provider runs it: an engine, the object store, and how to name sources. */
@@ -45,7 +47,7 @@ export async function openOfflinePlatform(
       engine,
       duckdb: undefined,
       store: new S3ObjectStore({ bucket: aws.bucket }),
-      sourceRelation: (view) => table(rawSourceTableName(batchSourceOf(view.source))),
+      sourceRelation: (view) => athenaSourceRelation(batchSourceOf(view.source), aws.glueDatabase),
       partitionRelation: (view, version, dt) =>
         `(SELECT * FROM ${table(featureTableName(view, version))} WHERE "dt" = ${stringLiteral(dt)}) AS partition_rows`,
       checkSource: async () => {},
@@ -54,15 +56,41 @@ export async function openOfflinePlatform(
   }
   const engine = await DuckDBEngine.create();
   const dir = resolve(repoDir);
+  const store = new FileSystemObjectStore({ root: join(resolve(dir, config.local.dataDir), 'offline') });
   return {
     engine,
     duckdb: engine,
-    store: new FileSystemObjectStore({ root: join(resolve(dir, config.local.dataDir), 'offline') }),
-    sourceRelation: (view) => duckdbSourceRelation(batchSourceOf(view.source), dir),
+    store,
+    // The declared data plus the events landed in the raw area, looked at again on every call.
+    sourceRelation: (view) => duckdbSourceRelation(batchSourceOf(view.source), dir, store.root),
     partitionRelation: undefined,
     checkSource: (view) => checkLocalSource(engine, batchSourceOf(view.source), dir),
     close: () => engine.close(),
   };
+}
+
+/**
+ * The relation Athena reads a batch source from: its Glue table `raw_<source>`, over `raw/<source>/`,
+ * which on AWS holds both the source's batch data and the events landed from streams and pushes. A
+ * record landed twice (a redelivered batch, a bisected half, a compaction caught halfway) counts once:
+ * rows are kept one per `_record_id`, and rows without one (the batch data) are all kept. Trino has no
+ * QUALIFY, so the row number is a column of an inner query:
+ *
+ * ```sql
+ * (SELECT "a", ... FROM (SELECT "a", ..., "_record_id", row_number() OVER (PARTITION BY "_record_id")
+ *   AS "__record_copy" FROM "db"."raw_src") AS raw_rows
+ *  WHERE "_record_id" IS NULL OR "__record_copy" = 1) AS source_rows
+ * ```
+ *
+ * The Glue table must declare the `_record_id` column (a string; Parquet files without it read as null):
+ * the stack adds it to `raw_<source>` in a later issue.
+ */
+export function athenaSourceRelation(source: BatchSourceDefinition, database: string): string {
+  const q = quoteIdentifier;
+  const columns = Object.keys(source.schema).map(q).join(', ');
+  const id = q(RECORD_ID_COLUMN);
+  const table = `${q(database)}.${q(rawSourceTableName(source))}`;
+  return `(SELECT ${columns} FROM (SELECT ${columns}, ${id}, row_number() OVER (PARTITION BY ${id}) AS "__record_copy" FROM ${table}) AS raw_rows WHERE ${id} IS NULL OR "__record_copy" = 1) AS source_rows`;
 }
 
 /** Runs `work` with the offline platform open, and closes it afterwards whatever happens. */

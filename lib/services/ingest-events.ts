@@ -139,12 +139,13 @@ export async function ingestEvents(options: IngestEventsOptions): Promise<Ingest
         fail(group, error);
       }
     }
-    for (const view of views) {
-      try {
-        itemsUpdated += await foldIntoView(options.onlineStore, view, landed);
-      } catch (error) {
-        fail(landed, error);
-      }
+    // Views are independent items: update them side by side.
+    const updates = await Promise.allSettled(
+      views.map((view) => foldIntoView(options.onlineStore, view, landed)),
+    );
+    for (const update of updates) {
+      if (update.status === 'fulfilled') itemsUpdated += update.value;
+      else fail(landed, update.reason);
     }
     applied += landed.filter(({ record }) => !failed.has(record.sequenceNumber)).length;
   }

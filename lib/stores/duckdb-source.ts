@@ -1,11 +1,13 @@
-import { existsSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { type Dirent, existsSync, readdirSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve, sep } from 'node:path';
 import { DUCKDB_DIALECT } from '../compute/sql-dialect.js';
-import { stringLiteral } from '../compute/sql-literals.js';
+import { quoteIdentifier, stringLiteral } from '../compute/sql-literals.js';
 import type { BatchSourceDefinition, SourceDefinition } from '../definitions/sources.js';
 import type { ValueType } from '../definitions/value-type.js';
 import { FstoreError } from '../errors.js';
 import type { DuckDBEngine } from './duckdb-engine.js';
+import { rawSourcePrefix } from './offline-layout.js';
+import { RECORD_ID_COLUMN } from './raw-landing.js';
 
 /** A source's data is missing or does not match its declared schema. */
 export class SourceDataError extends FstoreError {
@@ -37,10 +39,52 @@ export function localSourcePath(source: BatchSourceDefinition, repoDir: string):
 }
 
 /**
- * The DuckDB table function reading a local source: CSV with its declared column types, Parquet as
- * stored (a folder reads every Parquet file under it, with Hive partitions such as dt=... as columns).
+ * The relation a local source is read from.
+ *
+ * Without `offlineRoot`, or while the source's raw area (`<offlineRoot>/raw/<source>/`) holds no Parquet
+ * file, it is the DuckDB table function reading the declared path: CSV with its declared column types,
+ * Parquet as stored (a folder reads every Parquet file under it, with Hive partitions such as dt=... as
+ * columns).
+ *
+ * Once events have landed in the raw area (stream records, offline pushes: see raw-landing.ts), it is the
+ * declared rows followed by the landed ones, each column cast to its declared type, as one subquery:
+ *
+ * ```sql
+ * (SELECT CAST("a" AS T) AS "a", ... FROM read_csv(...)
+ *  UNION ALL
+ *  SELECT CAST("a" AS T) AS "a", ... FROM read_parquet(<each Parquet file under the raw area>, ...)
+ *  QUALIFY "_record_id" IS NULL OR row_number() OVER (PARTITION BY "_record_id") = 1) AS source_rows
+ * ```
+ *
+ * A record landed twice (a redelivered batch, a bisected half, a compaction caught halfway) counts once:
+ * landed rows are kept one per `_record_id`; rows without an id are all kept, and declared rows are never
+ * deduplicated. The raw area is looked at on every call, so files landed since the last call are read.
+ * When the declared path and the raw area overlap (one inside the other), the declared relation alone is
+ * used, so no file is read twice.
  */
-export function duckdbSourceRelation(source: BatchSourceDefinition, repoDir: string): string {
+export function duckdbSourceRelation(
+  source: BatchSourceDefinition,
+  repoDir: string,
+  offlineRoot?: string,
+): string {
+  const declared = declaredRelation(source, repoDir);
+  if (offlineRoot === undefined) return declared;
+  const rawDir = resolve(offlineRoot, rawSourcePrefix(source.name));
+  const path = localSourcePath(source, repoDir);
+  if (isWithin(path, rawDir) || isWithin(rawDir, path) || !holdsParquet(rawDir)) return declared;
+  const q = quoteIdentifier;
+  const columns = (Object.entries(source.schema) as [string, ValueType][])
+    .map(([column, type]) => `CAST(${q(column)} AS ${DUCKDB_DIALECT.sqlType(type)}) AS ${q(column)}`)
+    .join(', ');
+  const id = q(RECORD_ID_COLUMN);
+  // hive_partitioning off: raw files are read by the declared columns only, so a source column named dt
+  // is never shadowed by the partition folder.
+  const landed = `read_parquet(${stringLiteral(join(rawDir, '**', '*.parquet'))}, hive_partitioning = false, union_by_name = true)`;
+  return `(SELECT ${columns} FROM ${declared} UNION ALL SELECT ${columns} FROM ${landed} QUALIFY ${id} IS NULL OR row_number() OVER (PARTITION BY ${id}) = 1) AS source_rows`;
+}
+
+/** The declared path's table function: CSV with the declared types, Parquet as stored. */
+function declaredRelation(source: BatchSourceDefinition, repoDir: string): string {
   const path = localSourcePath(source, repoDir);
   const isFolder = existsSync(path) && statSync(path).isDirectory();
   if (source.format === 'csv') {
@@ -52,6 +96,33 @@ export function duckdbSourceRelation(source: BatchSourceDefinition, repoDir: str
   }
   const target = isFolder ? join(path, '**', '*.parquet') : path;
   return `read_parquet(${stringLiteral(target)}, hive_partitioning = ${isFolder ? 'true' : 'false'}, union_by_name = true)`;
+}
+
+/** True when `path` is `folder` or inside it (both absolute). */
+function isWithin(path: string, folder: string): boolean {
+  const a = resolve(path);
+  const b = resolve(folder);
+  return a === b || a.startsWith(b.endsWith(sep) ? b : b + sep);
+}
+
+/**
+ * Whether a folder holds a `*.parquet` file at any depth (what the `**` glob reads). Names starting with
+ * `.` are skipped: the object store's temporary files, never objects.
+ */
+function holdsParquet(folder: string): boolean {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(folder, { withFileTypes: true });
+  } catch {
+    return false; // no raw area yet (or not a folder)
+  }
+  for (const entry of entries) {
+    if (entry.name.startsWith('.')) continue;
+    if (entry.isFile() && entry.name.endsWith('.parquet')) return true;
+  }
+  return entries.some(
+    (entry) => entry.isDirectory() && !entry.name.startsWith('.') && holdsParquet(join(folder, entry.name)),
+  );
 }
 
 /**
@@ -69,7 +140,7 @@ export async function checkLocalSource(
       `source "${source.name}": ${path} does not exist; create it or fix the source's path`,
     );
   }
-  const relation = duckdbSourceRelation(source, repoDir);
+  const relation = declaredRelation(source, repoDir);
   // CSV columns are checked by name first (the typed reader refuses a missing column without saying
   // which file), then a sample is parsed with the declared types.
   const untyped = source.format === 'csv' ? relation.replace(/, types = \{[^}]*\}\)$/, ')') : relation;

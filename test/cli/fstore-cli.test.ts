@@ -34,6 +34,7 @@ const WORKING_VERBS = [
   'compute',
   'get-historical',
   'validate',
+  'compact',
   'materialize',
   'materialize-incremental',
   'get-online',
