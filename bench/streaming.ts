@@ -63,7 +63,9 @@ async function main(): Promise<void> {
   try {
     await ensureOnlineTable(client, TABLE);
     const catalog = servingCatalog(
-      repoFromRegistry(toRegistryObjects(validateFeatureRepo(collectDefinitions(Object.values(transactions))))),
+      repoFromRegistry(
+        toRegistryObjects(validateFeatureRepo(collectDefinitions(Object.values(transactions)))),
+      ),
     );
     const onlineStore = new DynamoDBOnlineStore({ client, tableName: TABLE, concurrency });
     const putAt = new Float64Array(events);
@@ -86,7 +88,10 @@ async function main(): Promise<void> {
         quarantined += result.quarantined;
       },
       onInvocation: (report) => {
-        if (process.env.BENCH_DEBUG) console.error(`inv ${report.shardId} n=${report.event.Records.length} dur=${report.finishedAt - report.startedAt}`);
+        if (process.env.BENCH_DEBUG)
+          console.error(
+            `inv ${report.shardId} n=${report.event.Records.length} dur=${report.finishedAt - report.startedAt}`,
+          );
         if (report.outcome !== 'success') return;
         for (const record of report.event.Records) {
           const index = Number(JSON.parse(Buffer.from(record.kinesis.data, 'base64').toString()).bench_index);
