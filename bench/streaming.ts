@@ -1,17 +1,19 @@
 /**
  * bench:streaming - events through the whole local streaming path: a producer puts JSON records on a
- * Kinesis stream (kinesalite, in a child process) at a fixed rate; pollers that behave like Lambda's event
- * source mapping (one per shard, batch size 100) hand them to the ingest handler, which checks them, lands
- * them as Parquet in the raw area and folds them into the online states (dynalite, in another child
- * process) of the transactions example: each event updates a user item and a merchant item.
+ * Kinesis stream (kinesalite, in a child process); pollers that behave like Lambda's event source mapping
+ * (one per shard, batch size 100) hand them to the ingest handler, which checks them, lands them as
+ * Parquet in the raw area and folds them into the online states (dynalite, in another child process) of
+ * the transactions example: each event updates a user item and a merchant item.
  *
- * Freshness of an event is the time from just before its PutRecords call to the end of the handler
- * invocation that applied it (its online items written, so a read from then on sees it). Throughput is
- * events applied per second from the first put to the last applied event. After the run, the events
- * applied are checked: every event is applied exactly once (the 7-day counts of all users add up to the
- * events put), none failed. Prints progress, then one JSON line. Figures, not assertions.
+ * Three phases: a warm-up of 2,000 events (not measured); `--events` (100,000) put at a steady `--rate`
+ * (800/s), for freshness; then a burst of `--burst` (20,000) put as fast as the stream takes them, for the
+ * throughput the path sustains with a backlog. Freshness of an event is the time from just before its
+ * PutRecords call to the end of the handler invocation that applied it (its online items written, so a
+ * read from then on sees it). After the run every event must be applied exactly once (the 7-day counts of
+ * all users add up to the events put) and none failed. Prints progress, then one JSON line. Figures, not
+ * assertions.
  *
- * Usage: node dist/bench/streaming.js [--events N] [--rate N] [--shards N]
+ * Usage: node dist/bench/streaming.js [--events N] [--rate N] [--burst N] [--shards N] [--batch-size N]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -38,12 +40,15 @@ const USERS = 10_000;
 const MERCHANTS = 500;
 /** The producer puts what is due every tick. */
 const TICK_MS = 10;
+/** Events put first at the paced rate and left out of the figures, while the JIT and the connections warm up. */
+const WARM_UP = 2_000;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       events: { type: 'string', default: '100000' },
-      rate: { type: 'string', default: '2000' },
+      rate: { type: 'string', default: '800' },
+      burst: { type: 'string', default: '20000' },
       shards: { type: 'string', default: '2' },
       'batch-size': { type: 'string', default: '100' },
       concurrency: { type: 'string', default: '16' },
@@ -51,6 +56,7 @@ async function main(): Promise<void> {
   });
   const events = Number(values.events);
   const rate = Number(values.rate);
+  const burst = Number(values.burst);
   const shards = Number(values.shards);
   const batchSize = Number(values['batch-size']);
   const concurrency = Number(values.concurrency);
@@ -68,12 +74,12 @@ async function main(): Promise<void> {
       ),
     );
     const onlineStore = new DynamoDBOnlineStore({ client, tableName: TABLE, concurrency });
-    const putAt = new Float64Array(events);
-    const freshness = new Float64Array(events);
+    const total = WARM_UP + events + burst;
+    const putAt = new Float64Array(total);
+    const appliedAt = new Float64Array(total);
     let applied = 0;
     let failed = 0;
     let quarantined = 0;
-    let lastAppliedAt = 0;
     const streaming = await startLocalStreaming({
       loadCatalog: async () => ({ catalog }),
       onlineStore,
@@ -88,55 +94,67 @@ async function main(): Promise<void> {
         quarantined += result.quarantined;
       },
       onInvocation: (report) => {
-        if (process.env.BENCH_DEBUG)
-          console.error(
-            `inv ${report.shardId} n=${report.event.Records.length} dur=${report.finishedAt - report.startedAt}`,
-          );
         if (report.outcome !== 'success') return;
         for (const record of report.event.Records) {
           const index = Number(JSON.parse(Buffer.from(record.kinesis.data, 'base64').toString()).bench_index);
-          freshness[index] = report.finishedAt - (putAt[index] ?? 0);
+          appliedAt[index] = report.finishedAt;
         }
-        lastAppliedAt = report.finishedAt;
       },
       logger: { info: () => {}, warn: console.error, error: console.error },
     });
     const stream = new KinesisEventStream({ client: streaming.client, streamName: 'transactions' });
-    console.error(`putting ${events} events at ${rate}/s on ${shards} shards...`);
-    const started = Date.now();
-    let sent = 0;
-    const progress = setInterval(() => console.error(`  put ${sent}, applied ${applied}`), 5_000);
-    while (sent < events) {
-      const due = Math.min(events, Math.floor(((Date.now() - started) / 1000) * rate) + 1);
-      if (due <= sent) {
-        await new Promise((resolveTick) => setTimeout(resolveTick, TICK_MS));
-        continue;
+    /** Puts events [first, first + count) at `perSecond` (Infinity: as fast as the stream takes them). */
+    const put = async (first: number, count: number, perSecond: number) => {
+      const started = Date.now();
+      let sent = 0;
+      while (sent < count) {
+        const due = Math.min(count, Math.floor(((Date.now() - started) / 1000) * perSecond) + 1);
+        if (due <= sent) {
+          await new Promise((resolveTick) => setTimeout(resolveTick, TICK_MS));
+          continue;
+        }
+        const records: StreamRecord[] = [];
+        const now = Date.now();
+        for (let index = first + sent; index < first + Math.min(due, sent + 500); index++) {
+          putAt[index] = now;
+          records.push(eventRecord(index, now));
+        }
+        await stream.put(records);
+        sent += records.length;
       }
-      const records: StreamRecord[] = [];
-      const now = Date.now();
-      for (let index = sent; index < due; index++) {
-        putAt[index] = now;
-        records.push(eventRecord(index, now));
-      }
-      await stream.put(records);
-      sent = due;
-    }
-    await streaming.caughtUp();
+      await streaming.caughtUp();
+    };
+    const progress = setInterval(() => console.error(`  applied ${applied}`), 10_000);
+    console.error(`warm-up: ${WARM_UP} events at ${rate}/s...`);
+    await put(0, WARM_UP, rate);
+    console.error(`freshness: ${events} events at ${rate}/s on ${shards} shards...`);
+    await put(WARM_UP, events, rate);
+    console.error(`throughput: ${burst} events at once...`);
+    await put(WARM_UP + events, burst, Number.POSITIVE_INFINITY);
     clearInterval(progress);
     await streaming.close();
-    const seconds = (lastAppliedAt - started) / 1000;
-    const sorted = Float64Array.from(freshness).sort();
+
+    const paced = range(WARM_UP, events);
+    const freshness = Float64Array.from(
+      paced,
+      (index) => (appliedAt[index] ?? 0) - (putAt[index] ?? 0),
+    ).sort();
+    const pacedSeconds = (maxOf(appliedAt, paced) - (putAt[WARM_UP] ?? 0)) / 1000;
+    const burstRange = range(WARM_UP + events, burst);
+    const burstSeconds = (maxOf(appliedAt, burstRange) - (putAt[WARM_UP + events] ?? 0)) / 1000;
     const counted = await countedEvents(catalog, onlineStore);
     console.log(
       JSON.stringify({
         bench: 'streaming',
         events,
-        events_per_s: round(applied / seconds, 0),
-        events_per_s_per_shard: round(applied / seconds / shards, 0),
-        freshness_p50_ms: round(percentile(sorted, 0.5), 1),
-        freshness_p99_ms: round(percentile(sorted, 0.99), 1),
-        freshness_max_ms: round(percentile(sorted, 1), 1),
-        rate_target: rate,
+        events_per_s: round(events / pacedSeconds, 0),
+        freshness_p50_ms: round(percentile(freshness, 0.5), 1),
+        freshness_p99_ms: round(percentile(freshness, 0.99), 1),
+        freshness_max_ms: round(percentile(freshness, 1), 1),
+        rate: rate,
+        burst_events: burst,
+        burst_events_per_s: round(burst / burstSeconds, 0),
+        burst_events_per_s_per_shard: round(burst / burstSeconds / shards, 0),
         shards,
         batch_size: batchSize,
         concurrency,
@@ -144,7 +162,6 @@ async function main(): Promise<void> {
         quarantined,
         failed,
         counted_online: counted,
-        seconds: round(seconds, 1),
       }),
     );
   } finally {
@@ -153,6 +170,16 @@ async function main(): Promise<void> {
     await dynalite.close();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+function range(first: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => first + i);
+}
+
+function maxOf(values: Float64Array, indexes: readonly number[]): number {
+  let max = 0;
+  for (const index of indexes) max = Math.max(max, values[index] ?? 0);
+  return max;
 }
 
 /** Event `index`: a user and merchant spread over the keys, an amount, its event time a little before now. */
