@@ -7,6 +7,7 @@ import { computeFeatures } from '../services/compute-features.js';
 import { getHistoricalFeatures } from '../services/get-historical-features.js';
 import { getOnlineFeatures } from '../services/get-online-features.js';
 import { materialize } from '../services/materialize.js';
+import { streamTour } from './demo-stream.js';
 import { formatObjectDescription, formatObjectList } from './format-catalog.js';
 import { formatApplyResult, formatPlan } from './format-plan.js';
 import { initFeatureRepo } from './init-feature-repo.js';
@@ -25,7 +26,8 @@ export interface DemoOptions {
  * The guided tour on the embedded default. It grows with the platform; today it covers what exists:
  * create the example repo, plan, apply, apply again (nothing changes), list and describe, then compute
  * a view into the offline store, show its validation summary and build a point-in-time training set,
- * then materialize every view into the online store and read features for a few users.
+ * then materialize every view into the online store and read features for a few users, then stream a
+ * burst of events through the local Kinesis and read how the features changed.
  */
 export async function runDemo(options: DemoOptions): Promise<void> {
   const { print } = options;
@@ -218,6 +220,7 @@ async function onlineTour(
         ),
       );
       print('Same values over HTTP: fstore serve, then POST /get-online-features (see README).');
+      await streamTour(catalog, online.onlineStore, offline.store, stage, print);
     }),
   );
 }

@@ -780,6 +780,9 @@ describe('fstore demo', () => {
       'point-in-time training set for fraud_model_v1',
       'materialize every view into the online store',
       'online features for users 1, 2, 3 and 12345 (unknown)',
+      'online features of users 1-3 now, before the stream',
+      'stream a burst of 600 events through the local Kinesis',
+      'online features of users 1-3 now, after the stream',
       'summary',
     ]);
     expect(run.stdout).toContain('Applied as registry revision 1.');
@@ -792,7 +795,12 @@ describe('fstore demo', () => {
       'user_transaction_stats: 99 entities, 99 written (as of 2025-02-21T00:00:00.000Z)',
     );
     expect(run.stdout).toMatch(/\n12345 +0 +0 +\[\] +null +null +NOT_FOUND\n/);
-    expect(summary.slice(0, -1)).toHaveLength(11);
+    expect(run.stdout).toContain(
+      '598 events applied online and landed in raw/transactions/ (batch recomputation and training see them); 2 quarantined with their reasons under quarantine/live_transactions/ (one malformed, one too late); 0 failed.',
+    );
+    const afterStream = lines.slice(lines.indexOf('== online features of users 1-3 now, after the stream'));
+    expect(afterStream[2]).toMatch(/^1 +[\d.]+ +120 +\[.*\] +0\.000 +PRESENT$/);
+    expect(summary.slice(0, -1)).toHaveLength(14);
     expect(summary.slice(0, -1).every((line) => / \d+ ms$/.test(line))).toBe(true);
     expect(summary.at(-1)).toBe(
       `Demo repo left in ${dir}; try: npx fstore --repo ${dir} describe fraud_model_v1`,
