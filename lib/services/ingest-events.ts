@@ -3,7 +3,12 @@ import type { KinesisSourceDefinition } from '../definitions/sources.js';
 import { FstoreError } from '../errors.js';
 import type { ObjectStore } from '../stores/object-store.js';
 import { encodeEntityKey, type JoinKeyValue } from '../stores/online-entity-key.js';
-import type { OnlineItem, OnlineItemKey, OnlineStore } from '../stores/online-store.js';
+import {
+  type OnlineItem,
+  type OnlineItemKey,
+  type OnlineStore,
+  OnlineStoreUnavailableError,
+} from '../stores/online-store.js';
 import { quarantineRecords } from '../stores/quarantine.js';
 import { landRawRows } from '../stores/raw-landing.js';
 import {
@@ -140,12 +145,10 @@ export async function ingestEvents(options: IngestEventsOptions): Promise<Ingest
       }
     }
     // Views are independent items: update them side by side.
-    const updates = await Promise.allSettled(
-      views.map((view) => foldIntoView(options.onlineStore, view, landed)),
-    );
+    const updates = await Promise.all(views.map((view) => foldIntoView(options.onlineStore, view, landed)));
     for (const update of updates) {
-      if (update.status === 'fulfilled') itemsUpdated += update.value;
-      else fail(landed, update.reason);
+      itemsUpdated += update.updated;
+      for (const failure of update.failures) fail(failure.records, failure.error);
     }
     applied += landed.filter(({ record }) => !failed.has(record.sequenceNumber)).length;
   }
@@ -164,7 +167,7 @@ async function foldIntoView(
   store: OnlineStore,
   view: ServedView,
   records: readonly AcceptedRecord[],
-): Promise<number> {
+): Promise<{ updated: number; failures: { records: AcceptedRecord[]; error: unknown }[] }> {
   const byEntity = new Map<string, { key: OnlineItemKey; records: AcceptedRecord[] }>();
   for (const accepted of records) {
     const keys: Record<string, JoinKeyValue> = {};
@@ -180,29 +183,49 @@ async function foldIntoView(
     }
   }
   const ttlMs = view.layout.ttlMs;
-  const { updated } = await store.update(
-    [...byEntity.values()].map((entry) => entry.key),
-    (key, current): OnlineItem | undefined => {
-      const positions = { ...(current?.streamPositions ?? {}) };
-      const events: SourceEvent[] = [];
-      for (const { record, ts, values } of byEntity.get(key.entityKey)?.records ?? []) {
-        const position = positions[record.shardId];
-        if (position !== undefined && compareSequenceNumbers(record.sequenceNumber, position) <= 0) continue;
-        positions[record.shardId] = record.sequenceNumber;
-        events.push({ ts, values });
+  const change = (key: OnlineItemKey, current: OnlineItem | undefined): OnlineItem | undefined => {
+    const positions = { ...(current?.streamPositions ?? {}) };
+    const events: SourceEvent[] = [];
+    for (const { record, ts, values } of byEntity.get(key.entityKey)?.records ?? []) {
+      const position = positions[record.shardId];
+      if (position !== undefined && compareSequenceNumbers(record.sequenceNumber, position) <= 0) continue;
+      positions[record.shardId] = record.sequenceNumber;
+      events.push({ ts, values });
+    }
+    if (events.length === 0) return undefined;
+    const state = foldEvents(view.layout, current?.state, events);
+    if (state === undefined) return undefined;
+    return {
+      ...key,
+      state,
+      streamPositions: positions,
+      ...(ttlMs === undefined ? {} : { expiresAtMs: state.eventTs + ttlMs }),
+    };
+  };
+  const entries = [...byEntity.values()];
+  try {
+    const { updated } = await store.update(
+      entries.map((entry) => entry.key),
+      change,
+    );
+    return { updated, failures: [] };
+  } catch (error) {
+    // An unreachable store fails every item alike: no point trying them one by one.
+    if (error instanceof OnlineStoreUnavailableError)
+      return { updated: 0, failures: [{ records: [...records], error }] };
+    // Some item failed (and others may be stored). Each entity again on its own, so one that cannot be
+    // written fails only its own records; those already applied are skipped by their positions.
+    let updated = 0;
+    const failures: { records: AcceptedRecord[]; error: unknown }[] = [];
+    for (const entry of entries) {
+      try {
+        updated += (await store.update([entry.key], change)).updated;
+      } catch (entityError) {
+        failures.push({ records: entry.records, error: entityError });
       }
-      if (events.length === 0) return undefined;
-      const state = foldEvents(view.layout, current?.state, events);
-      if (state === undefined) return undefined;
-      return {
-        ...key,
-        state,
-        streamPositions: positions,
-        ...(ttlMs === undefined ? {} : { expiresAtMs: state.eventTs + ttlMs }),
-      };
-    },
-  );
-  return updated;
+    }
+    return { updated, failures };
+  }
 }
 
 /** Records grouped by shard, each group in the order given. */
