@@ -102,7 +102,7 @@ export async function ingestEvents(options: IngestEventsOptions): Promise<Ingest
     const fail = (records: readonly { record: DeliveredRecord }[], error: unknown) => {
       for (const { record } of records) failed.add(record.sequenceNumber);
       errors.push(
-        `${records.length} records of source "${source.name}": ${(error as Error)?.message ?? error}`,
+        `${records.length} record${records.length === 1 ? '' : 's'} of source "${source.name}": ${(error as Error)?.message ?? error}`,
       );
     };
     for (const group of byShard(refused)) {
