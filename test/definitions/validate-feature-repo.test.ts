@@ -1308,6 +1308,23 @@ describe('validateFeatureRepo on entities and sources', () => {
         'Use 1 to 128 letters, digits, _, . or -.',
     },
     {
+      label: 'a Kinesis source with an allowed lateness that is not a duration',
+      definitions: () => [transactions, kinesisSource({ ...STREAM_SPEC, allowedLateness: 'an hour' })],
+      message:
+        'kinesis_source "live_transactions", allowedLateness: "an hour" is not a positive duration. ' +
+        'Write a whole number and a unit (s, m, h, d), e.g. "1h", or leave it out for 1h.',
+    },
+    {
+      label: 'a Kinesis source whose partition key is not a field',
+      definitions: () => [
+        transactions,
+        kinesisSource({ ...STREAM_SPEC, partitionKey: 'customer_id' as 'user_id' }),
+      ],
+      message:
+        'kinesis_source "live_transactions", partitionKey: "customer_id" is not a field of the schema. ' +
+        `Name a field of the schema (${Object.keys(TRANSACTIONS_SPEC.schema).join(', ')}), usually an entity's join key.`,
+    },
+    {
       label: 'a Kinesis source whose batch source is not exported',
       definitions: () => [stream],
       message:

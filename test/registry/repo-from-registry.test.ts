@@ -37,4 +37,36 @@ describe('repoFromRegistry', () => {
       ),
     );
   });
+
+  it('gives a Kinesis source applied before allowed lateness and partition keys existed their defaults', () => {
+    const objects = toRegistryObjects(
+      validateFeatureRepo(collectDefinitions(Object.values(transactions))),
+    ).map((object) => {
+      if (object.kind !== 'kinesis_source') return object;
+      const { allowedLateness: _, partitionKey: __, ...older } = object.definition as Record<string, unknown>;
+      return { ...object, definition: older };
+    });
+
+    const source = repoFromRegistry(objects as never).validated.repo.sources.find(
+      (candidate) => candidate.name === 'live_transactions',
+    );
+
+    expect(source).toMatchObject({ allowedLateness: '1h', partitionKey: undefined });
+  });
+
+  it('versions a view reading a Kinesis source as the same view reading its batch source', () => {
+    const byStream = toRegistryObjects(validateFeatureRepo(collectDefinitions(Object.values(transactions))));
+    const byBatch = toRegistryObjects(
+      validateFeatureRepo(
+        collectDefinitions([
+          ...Object.values(transactions).filter((d) => d !== transactions.userTransactionStats),
+          { ...transactions.userTransactionStats, source: transactions.transactions },
+        ]),
+      ),
+    );
+    const version = (objects: typeof byStream) =>
+      objects.find((object) => object.name === 'user_transaction_stats')?.version;
+
+    expect(version(byStream)).toBe(version(byBatch));
+  });
 });
