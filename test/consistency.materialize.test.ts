@@ -4,11 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as transactions from '../examples/transactions/features.js';
 import { CATEGORIES, writeTransactionsCsv } from '../examples/transactions/generate-transactions.js';
-import { stringLiteral } from '../lib/compute/sql-literals.js';
 import { collectDefinitions, validateFeatureRepo } from '../lib/index.js';
 import { toRegistryObjects } from '../lib/registry/registry-objects.js';
 import { repoFromRegistry } from '../lib/registry/repo-from-registry.js';
-import { getHistoricalFeatures } from '../lib/services/get-historical-features.js';
 import { getOnlineFeatures } from '../lib/services/get-online-features.js';
 import { materialize } from '../lib/services/materialize.js';
 import { type ServingCatalog, servingCatalog } from '../lib/services/serving-catalog.js';
@@ -19,6 +17,7 @@ import { FileSystemObjectStore } from '../lib/stores/filesystem-object-store.js'
 import { ensureOnlineTable } from '../lib/stores/online-table.js';
 import { closeValues } from './support/close-values.js';
 import { type DynamoDBFixture, startDynamoDBFixture } from './support/local-dynamodb.js';
+import { offlineValuesAt } from './support/offline-values-at.js';
 
 /**
  * Training-serving consistency for batch data: the transactions example is materialized into the online
@@ -102,17 +101,15 @@ describe('materialized online features', () => {
         fullFeatureNames: true,
       },
     });
-    const out = join(dir, 'offline-at-t.parquet');
-    await getHistoricalFeatures({
+    const offline = await offlineValuesAt({
       engine,
-      repo: validated,
+      validated,
       sourceRelation,
-      spine: rows.map((row) => ({ ...row, event_timestamp: t })),
+      rows,
       features: allFeatures,
-      fullFeatureNames: true,
-      out,
+      t,
+      dir,
     });
-    const offline = await engine.query(`SELECT * FROM read_parquet(${stringLiteral(out)})`);
 
     const names = online.metadata.feature_names.slice(3);
     expect(names.length).toBeGreaterThan(25);

@@ -6,11 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as transactions from '../examples/transactions/features.js';
 import { CATEGORIES, writeTransactionsCsv } from '../examples/transactions/generate-transactions.js';
 import { startLocalStreaming } from '../lib/cli/local-streaming.js';
-import { stringLiteral } from '../lib/compute/sql-literals.js';
 import { collectDefinitions, validateFeatureRepo } from '../lib/index.js';
 import { toRegistryObjects } from '../lib/registry/registry-objects.js';
 import { repoFromRegistry } from '../lib/registry/repo-from-registry.js';
-import { getHistoricalFeatures } from '../lib/services/get-historical-features.js';
 import { getOnlineFeatures, type OnlineFeaturesResponse } from '../lib/services/get-online-features.js';
 import type { IngestResult } from '../lib/services/ingest-events.js';
 import { materialize } from '../lib/services/materialize.js';
@@ -23,6 +21,7 @@ import { FileSystemObjectStore } from '../lib/stores/filesystem-object-store.js'
 import { ensureOnlineTable } from '../lib/stores/online-table.js';
 import { closeValues } from './support/close-values.js';
 import { type DynamoDBFixture, startDynamoDBFixture } from './support/local-dynamodb.js';
+import { offlineValuesAt } from './support/offline-values-at.js';
 
 /**
  * Training-serving consistency for streams. A feature repo holds a month of batch history, materialized
@@ -173,17 +172,15 @@ async function runScenario(events: readonly StreamEvent[]): Promise<void> {
     });
   const streamed = await read(streamedStore);
   const batch = await read(batchStore);
-  const out = join(dir, 'offline-at-t.parquet');
-  await getHistoricalFeatures({
+  const offline = await offlineValuesAt({
     engine,
-    repo: validated,
+    validated,
     sourceRelation,
-    spine: rows.map((row) => ({ ...row, event_timestamp: t })),
+    rows,
     features: STREAMED_FEATURES,
-    fullFeatureNames: true,
-    out,
+    t,
+    dir,
   });
-  const offline = await engine.query(`SELECT * FROM read_parquet(${stringLiteral(out)})`);
 
   const batchColumn = (name: string) => batch.results[batch.metadata.feature_names.indexOf(name)];
   assertSameValues(streamed, (name, row) => batchColumn(name)?.values[row], 'batch materialization');
