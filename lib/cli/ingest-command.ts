@@ -16,6 +16,7 @@ import { startLocalStreaming } from './local-streaming.js';
 import type { OfflineCommandOutput } from './offline-commands.js';
 import { withOnlinePlatform } from './online-platform.js';
 import { positiveInteger } from './option-parsers.js';
+import { formatCount, ProgressLine } from './progress.js';
 
 /** Records per PutRecords call when no rate is asked for (Kinesis's limit). */
 const PUT_BATCH = 500;
@@ -92,7 +93,11 @@ export function registerIngestCommand(program: Command, output: OfflineCommandOu
             counts.quarantined += result.quarantined;
             counts.failed += result.failed.length;
           },
-          logger: { info: () => {}, warn: output.progress, error: output.progress },
+          logger: {
+            info: () => {},
+            warn: (line: string) => output.progress(`${line}\n`),
+            error: (line: string) => output.progress(`${line}\n`),
+          },
         });
         try {
           await putPaced(streaming.client, source.streamName, records, options.rate, output);
@@ -123,7 +128,7 @@ export function registerIngestCommand(program: Command, output: OfflineCommandOu
                   : ''
               }`;
       output.print(
-        `Put ${summary.records} records on stream ${summary.stream} in ${summary.seconds.toFixed(1)} s${where}.`,
+        `Put ${formatCount(summary.records)} records on stream ${summary.stream} in ${summary.seconds.toFixed(1)} s${where}.`,
       );
     });
 }
@@ -192,6 +197,7 @@ async function putPaced(
   output: OfflineCommandOutput,
 ): Promise<void> {
   const stream = new KinesisEventStream({ client, streamName });
+  const progress = new ProgressLine(output.progress);
   const started = performance.now();
   let sent = 0;
   while (sent < records.length) {
@@ -206,8 +212,12 @@ async function putPaced(
     const batch = records.slice(sent, Math.min(due, sent + PUT_BATCH));
     await stream.put(batch);
     sent += batch.length;
-    output.progress(`put ${sent}/${records.length} records`);
+    progress.update(
+      `put ${formatCount(sent)} of ${formatCount(records.length)} records`,
+      sent === records.length,
+    );
   }
+  progress.done();
 }
 
 function seconds(started: number): number {
