@@ -183,7 +183,7 @@ async function onlineTour(
           offlineStore: offline.store,
           onlineStore: online.onlineStore,
           catalog,
-          sourceRelation: offline.sourceRelation,
+          sourceRelation: offline.batchPartRelation,
           end: ONLINE_AS_OF,
         }),
       );

@@ -10,7 +10,7 @@ import { FileSystemObjectStore } from '../stores/filesystem-object-store.js';
 import { featureTableName, rawSourceTableName } from '../stores/glue-table-names.js';
 import type { ObjectStore } from '../stores/object-store.js';
 import type { OfflineEngine } from '../stores/offline-engine.js';
-import { RECORD_ID_COLUMN } from '../stores/raw-landing.js';
+import { BATCH_PART_ROWS, RECORD_ID_COLUMN } from '../stores/raw-landing.js';
 import { S3ObjectStore } from '../stores/s3-object-store.js';
 
 /** The offline store as a provider runs it: an engine, the object store, and how to name sources. */
@@ -21,6 +21,11 @@ export interface OfflinePlatform {
   readonly store: ObjectStore;
   /** The relation a view's source is read from. */
   sourceRelation(view: FeatureViewDefinition): string;
+  /**
+   * What materialization reads for the batch part of a view: its source, less the landed rows the view's
+   * stream part holds (stream records and online pushes) when the view reads a stream.
+   */
+  batchPartRelation(view: FeatureViewDefinition): string;
   /** The relation of one published day of a view version, when the engine cannot read its files itself. */
   partitionRelation: ((view: string, version: string, dt: string) => string) | undefined;
   /** Fails with a clear message when a view's source data is missing or does not match its schema. */
@@ -48,6 +53,12 @@ export async function openOfflinePlatform(
       duckdb: undefined,
       store: new S3ObjectStore({ bucket: aws.bucket }),
       sourceRelation: (view) => athenaSourceRelation(batchSourceOf(view.source), aws.glueDatabase),
+      batchPartRelation: (view) =>
+        athenaSourceRelation(
+          batchSourceOf(view.source),
+          aws.glueDatabase,
+          view.source.kind === 'kinesis_source' ? BATCH_PART_ROWS : undefined,
+        ),
       partitionRelation: (view, version, dt) =>
         `(SELECT * FROM ${table(featureTableName(view, version))} WHERE "dt" = ${stringLiteral(dt)}) AS partition_rows`,
       checkSource: async () => {},
@@ -63,6 +74,13 @@ export async function openOfflinePlatform(
     store,
     // The declared data plus the events landed in the raw area, looked at again on every call.
     sourceRelation: (view) => duckdbSourceRelation(batchSourceOf(view.source), dir, store.root),
+    batchPartRelation: (view) =>
+      duckdbSourceRelation(
+        batchSourceOf(view.source),
+        dir,
+        store.root,
+        view.source.kind === 'kinesis_source' ? BATCH_PART_ROWS : undefined,
+      ),
     partitionRelation: undefined,
     checkSource: (view) => checkLocalSource(engine, batchSourceOf(view.source), dir),
     close: () => engine.close(),
@@ -85,12 +103,17 @@ export async function openOfflinePlatform(
  * The Glue table must declare the `_record_id` column (a string; Parquet files without it read as null):
  * the stack adds it to `raw_<source>` in a later issue.
  */
-export function athenaSourceRelation(source: BatchSourceDefinition, database: string): string {
+export function athenaSourceRelation(
+  source: BatchSourceDefinition,
+  database: string,
+  landedRows?: string,
+): string {
   const q = quoteIdentifier;
   const columns = Object.keys(source.schema).map(q).join(', ');
   const id = q(RECORD_ID_COLUMN);
   const table = `${q(database)}.${q(rawSourceTableName(source))}`;
-  return `(SELECT ${columns} FROM (SELECT ${columns}, ${id}, row_number() OVER (PARTITION BY ${id}) AS "__record_copy" FROM ${table}) AS raw_rows WHERE ${id} IS NULL OR "__record_copy" = 1) AS source_rows`;
+  const which = landedRows === undefined ? '' : ` WHERE ${landedRows}`;
+  return `(SELECT ${columns} FROM (SELECT ${columns}, ${id}, row_number() OVER (PARTITION BY ${id}) AS "__record_copy" FROM ${table}${which}) AS raw_rows WHERE ${id} IS NULL OR "__record_copy" = 1) AS source_rows`;
 }
 
 /** Runs `work` with the offline platform open, and closes it afterwards whatever happens. */

@@ -126,7 +126,7 @@ async function runMaterialize(
         offlineStore: offline.store,
         onlineStore: online.onlineStore,
         catalog,
-        sourceRelation: offline.sourceRelation,
+        sourceRelation: offline.batchPartRelation,
         ...(options.views ? { views: options.views } : {}),
         end,
         onProgress,

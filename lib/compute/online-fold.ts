@@ -185,3 +185,74 @@ export function foldEvents(
     recent,
   };
 }
+
+/**
+ * Two states of one entity over disjoint events merged into one: the batch part materialization writes
+ * and the stream part the stream folds (they never hold the same event). Tiles add up (min and max
+ * combine), recent values and the latest row keep the newest, first and last times widen. The result
+ * holds every event before the later `throughTs`, so it is exact for reads at or after it.
+ */
+export function mergeStates(
+  layout: OnlineStateLayout,
+  a: ViewState | undefined,
+  b: ViewState | undefined,
+): ViewState | undefined {
+  if (!a || !b) return a ?? b;
+  const throughTs = Math.max(a.throughTs, b.throughTs);
+  const tiles: Record<string, Record<string, Record<string, TileStats>>> = {};
+  for (const hop of layout.hops) {
+    const oldest = oldestUsefulTile(hop, throughTs);
+    const atHop: Record<string, Record<string, TileStats>> = {};
+    for (const part of [a, b]) {
+      for (const [tile, columns] of Object.entries(part.tiles[String(hop.hopMs)] ?? {})) {
+        if (Number(tile) < oldest) continue;
+        const merged = { ...(atHop[tile] ?? {}) };
+        for (const [column, stats] of Object.entries(columns)) {
+          merged[column] = mergeTileStats(merged[column], stats);
+        }
+        atHop[tile] = merged;
+      }
+    }
+    tiles[String(hop.hopMs)] = atHop;
+  }
+  const recent: Record<string, [number, OnlineScalar][]> = {};
+  for (const { column, keep } of layout.recent) {
+    recent[column] = [...(a.recent[column] ?? []), ...(b.recent[column] ?? [])]
+      .map(([ts, value]): [number, OnlineScalar] => [ts, value])
+      .sort((x, y) => y[0] - x[0] || compareScalars(y[1], x[1]))
+      .slice(0, keep);
+  }
+  const latest =
+    a.latest && b.latest
+      ? compareRows(a.latest, b.latest, layout.fields) >= 0
+        ? a.latest
+        : b.latest
+      : (a.latest ?? b.latest);
+  const firsts = [a.firstTs, b.firstTs].filter((ts): ts is number => ts !== undefined);
+  const lasts = [a.lastTs, b.lastTs].filter((ts): ts is number => ts !== undefined);
+  return {
+    eventTs: Math.max(a.eventTs, b.eventTs),
+    throughTs,
+    ...(firsts.length > 0 ? { firstTs: Math.min(...firsts) } : {}),
+    ...(lasts.length > 0 ? { lastTs: Math.max(...lasts) } : {}),
+    ...(latest ? { latest } : {}),
+    tiles,
+    recent,
+  };
+}
+
+function mergeTileStats(a: TileStats | undefined, b: TileStats): TileStats {
+  if (!a) return b;
+  const min =
+    a.min === undefined || (b.min !== undefined && compareScalars(b.min, a.min) < 0) ? b.min : a.min;
+  const max =
+    a.max === undefined || (b.max !== undefined && compareScalars(b.max, a.max) > 0) ? b.max : a.max;
+  return {
+    n: a.n + b.n,
+    ...(a.s === undefined && b.s === undefined
+      ? {}
+      : { s: (a.s ?? 0) + (b.s ?? 0), ss: (a.ss ?? 0) + (b.ss ?? 0) }),
+    ...(min === undefined ? {} : { min }),
+    ...(max === undefined ? {} : { max }),
+  };
+}

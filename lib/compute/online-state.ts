@@ -132,3 +132,14 @@ export function onlineStateLayout(
 export function oldestUsefulTile(hop: HopLayout, throughTs: number): number {
   return Math.floor(throughTs / hop.hopMs) - hop.longestWindowMs / hop.hopMs;
 }
+
+/**
+ * How long after an entity's last event its item may be deleted: the TTL, but never before its windows
+ * have emptied (the state still answers them until then). Views without a TTL keep items. Every path
+ * that writes items (materialization, stream, push) sets this one expiry.
+ */
+export function expiryAfterLastEvent(layout: OnlineStateLayout): number | undefined {
+  if (layout.ttlMs === undefined) return undefined;
+  const lookback = Math.max(0, ...layout.hops.map((hop) => hop.longestWindowMs + hop.hopMs));
+  return Math.max(layout.ttlMs, lookback);
+}

@@ -67,7 +67,8 @@ export function checkStreamRecord(
   const fields = parsed as Record<string, unknown>;
   const values: Record<string, OnlineScalar | null> = {};
   for (const [column, type] of Object.entries(source.schema as Record<string, ValueType>)) {
-    const typed = sourceValue(type, fields[column] ?? null);
+    // Own fields only: a column named like an Object method is absent, not a function.
+    const typed = sourceValue(type, Object.hasOwn(fields, column) ? (fields[column] ?? null) : null);
     if (!('value' in typed)) {
       return refuse(
         `schema violation: field "${column}" is ${JSON.stringify(fields[column])}; source "${source.name}" declares it ${type}, so send ${typed.expected} or null`,

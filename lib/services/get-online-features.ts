@@ -1,6 +1,7 @@
 import type { ExpressionValue } from '../compute/evaluate-expression.js';
 import { evaluateExpression } from '../compute/evaluate-expression.js';
 import { type FeatureStatus, type ServedFeature, viewFeaturesAt } from '../compute/online-aggregator.js';
+import { mergeStates } from '../compute/online-fold.js';
 import { expressionReferences } from '../definitions/expression.js';
 import type { OnDemandFeatureViewDefinition } from '../definitions/on-demand-feature-view.js';
 import type { ValueType } from '../definitions/value-type.js';
@@ -120,14 +121,20 @@ export async function getOnlineFeatures(options: GetOnlineFeaturesOptions): Prom
     }
   });
   const keys = [...distinct.values()];
-  const items = await store.read(keys);
+  // A view reading a stream has a stream part beside the batch part: both are read in the same calls.
+  const streamKeys = keys.filter((key) => servedView(catalog, key.view).streamFed);
+  const items = await store.read([
+    ...keys,
+    ...streamKeys.map((key) => ({ ...key, part: 'stream' as const })),
+  ]);
+  const streamParts = new Map(streamKeys.map((key, index) => [key, items[keys.length + index]?.state]));
   const served = new Map<string, Map<string, ServedFeature>>();
   keys.forEach((key, index) => {
     const view = servedView(catalog, key.view);
-    served.set(
-      `${key.view}\u0000${key.entityKey}`,
-      viewFeaturesAt(view.features, view.layout, items[index]?.state, t),
-    );
+    const state = view.streamFed
+      ? mergeStates(view.layout, items[index]?.state, streamParts.get(key))
+      : items[index]?.state;
+    served.set(`${key.view}\u0000${key.entityKey}`, viewFeaturesAt(view.features, view.layout, state, t));
   });
   // Each row's served features per view, looked up once rather than once per feature.
   const rowFeatures = new Map(

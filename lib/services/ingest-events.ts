@@ -1,4 +1,5 @@
 import { foldEvents, type SourceEvent } from '../compute/online-fold.js';
+import { expiryAfterLastEvent } from '../compute/online-state.js';
 import type { KinesisSourceDefinition } from '../definitions/sources.js';
 import { FstoreError } from '../errors.js';
 import type { ObjectStore } from '../stores/object-store.js';
@@ -64,9 +65,10 @@ export class UnknownStreamError extends FstoreError {
  * 2. accepted records land as Parquet in the raw area of the source's batch source (one file per day and
  *    shard range, each row with its `_record_id`), before anything is served, so batch recomputation and
  *    training always see what the online store saw;
- * 3. for each online view reading the source, each entity's records fold into its state (tiles, last-k,
- *    latest row) by a conditional read-modify-write that also records, per shard, the sequence number of
- *    the last record applied; a record at or before its shard's position is already in the state and is
+ * 3. for each online view reading the source, each entity's records fold into the stream part of its
+ *    state (tiles, last-k, latest row; an item of its own, which materialization never writes) by a
+ *    conditional read-modify-write that also records, per stream and shard, the sequence number of the
+ *    last record applied; a record at or before its shard's position is already in the state and is
  *    skipped. Records of one shard reach a view item in order because one shard is processed by one
  *    invocation at a time (event source mapping parallelization factor 1), whatever the partition key.
  * A failed step marks its records failed (returned for redelivery); nothing is swallowed.
@@ -145,7 +147,9 @@ export async function ingestEvents(options: IngestEventsOptions): Promise<Ingest
       }
     }
     // Views are independent items: update them side by side.
-    const updates = await Promise.all(views.map((view) => foldIntoView(options.onlineStore, view, landed)));
+    const updates = await Promise.all(
+      views.map((view) => foldIntoView(options.onlineStore, view, streamName, landed)),
+    );
     for (const update of updates) {
       itemsUpdated += update.updated;
       for (const failure of update.failures) fail(failure.records, failure.error);
@@ -166,6 +170,7 @@ export async function ingestEvents(options: IngestEventsOptions): Promise<Ingest
 async function foldIntoView(
   store: OnlineStore,
   view: ServedView,
+  streamName: string,
   records: readonly AcceptedRecord[],
 ): Promise<{ updated: number; failures: { records: AcceptedRecord[]; error: unknown }[] }> {
   const byEntity = new Map<string, { key: OnlineItemKey; records: AcceptedRecord[] }>();
@@ -177,19 +182,21 @@ async function foldIntoView(
     if (entry) entry.records.push(accepted);
     else {
       byEntity.set(entityKey, {
-        key: { entityKey, view: view.definition.name, version: view.version },
+        key: { entityKey, view: view.definition.name, version: view.version, part: 'stream' },
         records: [accepted],
       });
     }
   }
-  const ttlMs = view.layout.ttlMs;
+  const expiry = expiryAfterLastEvent(view.layout);
   const change = (key: OnlineItemKey, current: OnlineItem | undefined): OnlineItem | undefined => {
     const positions = { ...(current?.streamPositions ?? {}) };
     const events: SourceEvent[] = [];
     for (const { record, ts, values } of byEntity.get(key.entityKey)?.records ?? []) {
-      const position = positions[record.shardId];
+      // By stream and shard: a stream deleted and created again starts its shards' numbers anew.
+      const shard = `${streamName}/${record.shardId}`;
+      const position = positions[shard];
       if (position !== undefined && compareSequenceNumbers(record.sequenceNumber, position) <= 0) continue;
-      positions[record.shardId] = record.sequenceNumber;
+      positions[shard] = record.sequenceNumber;
       events.push({ ts, values });
     }
     if (events.length === 0) return undefined;
@@ -199,7 +206,7 @@ async function foldIntoView(
       ...key,
       state,
       streamPositions: positions,
-      ...(ttlMs === undefined ? {} : { expiresAtMs: state.eventTs + ttlMs }),
+      ...(expiry === undefined ? {} : { expiresAtMs: state.eventTs + expiry }),
     };
   };
   const entries = [...byEntity.values()];

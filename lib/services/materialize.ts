@@ -1,4 +1,4 @@
-import type { OnlineStateLayout } from '../compute/online-state.js';
+import { expiryAfterLastEvent } from '../compute/online-state.js';
 import {
   type OnlineStateSqlOptions,
   onlineStateSourceRowsSql,
@@ -25,6 +25,11 @@ export interface MaterializeOptions {
   readonly onlineStore: OnlineStore;
   readonly catalog: ServingCatalog;
   /** The relation each view's source is read from (as for compute). */
+  /**
+   * The relation of a view's batch part: its source, less the landed rows a stream-fed view's stream part
+   * holds (see `BATCH_PART_ROWS`); the offline platform's `batchPartRelation`. A source with no landed
+   * stream records can pass its plain relation.
+   */
   readonly sourceRelation: (view: FeatureViewDefinition) => string;
   /** Views to materialize. @default every view with `online: true` */
   readonly views?: readonly string[];
@@ -254,16 +259,6 @@ function checkBuckets(buckets: number | undefined): void {
   if (buckets !== undefined && !(Number.isInteger(buckets) && buckets >= 1)) {
     throw new MaterializeError(`buckets must be a whole number of at least 1, got ${buckets}`);
   }
-}
-
-/**
- * How long after an entity's last event its item may be deleted: the TTL, but never before its windows
- * have emptied (the state still answers them until then). Views without a TTL keep items.
- */
-function expiryAfterLastEvent(layout: OnlineStateLayout): number | undefined {
-  if (layout.ttlMs === undefined) return undefined;
-  const lookback = Math.max(0, ...layout.hops.map((hop) => hop.longestWindowMs + hop.hopMs));
-  return Math.max(layout.ttlMs, lookback);
 }
 
 async function strictValidationRefusal(

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { foldEvents, type SourceEvent } from '../compute/online-fold.js';
 import type { OnlineScalar } from '../compute/online-state.js';
+import { expiryAfterLastEvent } from '../compute/online-state.js';
 import { sourceValue } from '../compute/source-values.js';
 import { closestName } from '../definitions/closest-name.js';
 import type { SourceDefinition } from '../definitions/sources.js';
@@ -8,7 +9,7 @@ import type { ValueType } from '../definitions/value-type.js';
 import type { ObjectStore } from '../stores/object-store.js';
 import { encodeEntityKey, type JoinKeyValue } from '../stores/online-entity-key.js';
 import type { OnlineItemKey, OnlineStore } from '../stores/online-store.js';
-import { landRawRows } from '../stores/raw-landing.js';
+import { landRawRows, OFFLINE_PUSH_ID_PREFIX, ONLINE_PUSH_ID_PREFIX } from '../stores/raw-landing.js';
 import { OnlineRequestError } from './get-online-features.js';
 import type { PushRequest, PushResult } from './push-request.js';
 import type { ServedView, ServingCatalog } from './serving-catalog.js';
@@ -44,7 +45,7 @@ export async function pushEvents(options: PushEventsOptions): Promise<PushResult
         501,
       );
     }
-    offlineRows = await landRows(options.offlineStore, source, rows);
+    offlineRows = await landRows(options.offlineStore, source, rows, to === 'online_and_offline');
   }
   if (to === 'online' || to === 'online_and_offline') {
     for (const view of views) onlineItems += await foldIntoView(options.onlineStore, view, rows);
@@ -183,25 +184,42 @@ async function foldIntoView(store: OnlineStore, view: ServedView, rows: readonly
     }
     const entityKey = encodeEntityKey(keys);
     const entry = byEntity.get(entityKey) ?? {
-      key: { entityKey, view: view.definition.name, version: view.version },
+      // A view reading a stream takes pushes in its stream part, which materialization never rewrites.
+      key: {
+        entityKey,
+        view: view.definition.name,
+        version: view.version,
+        ...(view.streamFed ? { part: 'stream' as const } : {}),
+      },
       events: [],
     };
     entry.events.push({ ts: row.ts, values: row.values });
     byEntity.set(entityKey, entry);
   }
+  const expiry = expiryAfterLastEvent(view.layout);
   const { updated } = await store.update(
     [...byEntity.values()].map((entry) => entry.key),
     (key, current) => {
       const state = foldEvents(view.layout, current?.state, byEntity.get(key.entityKey)?.events ?? []);
-      return state ? { ...key, state } : undefined;
+      if (!state) return undefined;
+      return { ...key, state, ...(expiry === undefined ? {} : { expiresAtMs: state.eventTs + expiry }) };
     },
   );
   return updated;
 }
 
-/** One Parquet file per UTC day of the rows, under the raw area of the source's batch source. */
-async function landRows(store: ObjectStore, source: SourceDefinition, rows: readonly Row[]): Promise<number> {
-  const pushId = `push-${randomUUID()}`;
+/**
+ * One Parquet file per UTC day of the rows, under the raw area of the source's batch source. Rows pushed
+ * online too are named `push-online-<id>:<row>`, so the batch part of a view reading a stream, which
+ * holds them in its stream part already, leaves them out.
+ */
+async function landRows(
+  store: ObjectStore,
+  source: SourceDefinition,
+  rows: readonly Row[],
+  alsoOnline: boolean,
+): Promise<number> {
+  const pushId = `${alsoOnline ? ONLINE_PUSH_ID_PREFIX : OFFLINE_PUSH_ID_PREFIX}${randomUUID()}`;
   await landRawRows(
     store,
     source.kind === 'kinesis_source' ? source.batchSource : source,

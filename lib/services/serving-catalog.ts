@@ -13,6 +13,11 @@ export interface ServedView {
   readonly layout: OnlineStateLayout;
   /** Join key -> type, over the view's entities, in declaration order. */
   readonly joinKeys: ReadonlyMap<string, JoinKeyType>;
+  /**
+   * Whether the view reads a Kinesis source: its online state then has a stream part (the events the
+   * stream folds in) beside the batch part materialization writes, and reads merge the two.
+   */
+  readonly streamFed: boolean;
 }
 
 /** The applied definitions prepared once for serving and materializing (layouts are derived once, not per request). */
@@ -33,6 +38,7 @@ export function servingCatalog(applied: AppliedRepo): ServingCatalog {
       joinKeys: new Map(
         definition.entities.flatMap((entity) => Object.entries(entity.joinKeys) as [string, JoinKeyType][]),
       ),
+      streamFed: definition.source.kind === 'kinesis_source',
     });
   }
   return { validated: applied.validated, views };

@@ -58,7 +58,8 @@ export function localSourcePath(source: BatchSourceDefinition, repoDir: string):
  *
  * A record landed twice (a redelivered batch, a bisected half, a compaction caught halfway) counts once:
  * landed rows are kept one per `_record_id`; rows without an id are all kept, and declared rows are never
- * deduplicated. The raw area is looked at on every call, so files landed since the last call are read.
+ * deduplicated. `landedRows`, a condition on the landed rows (e.g. `BATCH_PART_ROWS`), keeps only some of
+ * them. The raw area is looked at on every call, so files landed since the last call are read.
  * When the declared path and the raw area overlap (one inside the other), the declared relation alone is
  * used, so no file is read twice.
  */
@@ -66,6 +67,7 @@ export function duckdbSourceRelation(
   source: BatchSourceDefinition,
   repoDir: string,
   offlineRoot?: string,
+  landedRows?: string,
 ): string {
   const declared = declaredRelation(source, repoDir);
   if (offlineRoot === undefined) return declared;
@@ -80,7 +82,8 @@ export function duckdbSourceRelation(
   // hive_partitioning off: raw files are read by the declared columns only, so a source column named dt
   // is never shadowed by the partition folder.
   const landed = `read_parquet(${stringLiteral(join(rawDir, '**', '*.parquet'))}, hive_partitioning = false, union_by_name = true)`;
-  return `(SELECT ${columns} FROM ${declared} UNION ALL SELECT ${columns} FROM ${landed} QUALIFY ${id} IS NULL OR row_number() OVER (PARTITION BY ${id}) = 1) AS source_rows`;
+  const which = landedRows === undefined ? '' : ` WHERE ${landedRows}`;
+  return `(SELECT ${columns} FROM ${declared} UNION ALL SELECT ${columns} FROM ${landed}${which} QUALIFY ${id} IS NULL OR row_number() OVER (PARTITION BY ${id}) = 1) AS source_rows`;
 }
 
 /** The declared path's table function: CSV with the declared types, Parquet as stored. */

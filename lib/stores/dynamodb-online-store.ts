@@ -247,8 +247,20 @@ export class DynamoDBOnlineStore implements OnlineStore {
       }
       const outcomes = await mapConcurrent(pending, this.concurrency, async (key) => {
         const record = found.get(keyId(key));
-        const next = change(key, record === undefined ? undefined : this.onlineItem(key, record));
-        if (next === undefined) return 'unchanged' as const;
+        const current = record === undefined ? undefined : this.onlineItem(key, record);
+        const changed = change(key, current);
+        if (changed === undefined) return 'unchanged' as const;
+        // The put replaces the whole item: what `change` leaves out of the stored item is carried over.
+        const storedExpiry = record?.[ONLINE_TTL_ATTRIBUTE]?.N;
+        const next: OnlineItem = {
+          ...changed,
+          ...(changed.streamPositions === undefined && current?.streamPositions
+            ? { streamPositions: current.streamPositions }
+            : {}),
+          ...(changed.expiresAtMs === undefined && storedExpiry !== undefined
+            ? { expiresAtMs: Number(storedExpiry) * 1000 }
+            : {}),
+        };
         return this.revisionPut(next, record?.rev?.S, record !== undefined);
       });
       updated += outcomes.filter((outcome) => outcome === 'written').length;
@@ -465,6 +477,7 @@ export class DynamoDBOnlineStore implements OnlineStore {
       entityKey: key.entityKey,
       view: key.view,
       version: key.version,
+      ...(key.part ? { part: key.part } : {}),
       state,
       ...(positions === undefined
         ? {}
@@ -478,7 +491,7 @@ export class DynamoDBOnlineStore implements OnlineStore {
 }
 
 function sortKey(key: OnlineItemKey): string {
-  return `${key.view}#${key.version}`;
+  return `${key.view}#${key.version}${key.part === 'stream' ? '#stream' : ''}`;
 }
 
 /** One string per (pk, sk), unambiguous whatever the two hold. */

@@ -8,6 +8,13 @@ export interface OnlineItemKey {
   readonly view: string;
   /** The view version the state was computed by; a read names the version it wants. */
   readonly version: string;
+  /**
+   * `stream`: the stream part of the state, the events the stream (and online pushes to a view reading
+   * a stream) folded in, in an item of its own. Without it: the batch part, which materialization writes
+   * from the batch data. The two parts never hold the same event and never overwrite each other; a read
+   * merges them.
+   */
+  readonly part?: 'stream';
 }
 
 /** One (entity, feature view version) and its state. */
@@ -21,8 +28,7 @@ export interface OnlineItem extends OnlineItemKey {
   /**
    * How far each stream shard has been applied to this item: shard id -> the sequence number of the last
    * record folded in from that shard. A redelivered record at or before its shard's position is skipped,
-   * which makes at-least-once delivery change the state exactly once. Materialization replaces the state
-   * and keeps the positions.
+   * which makes at-least-once delivery change the state exactly once. Only stream parts have them.
    */
   readonly streamPositions?: Readonly<Record<string, string>>;
 }
@@ -54,7 +60,8 @@ export interface OnlineStore {
    * Read-modify-write, for pushes and streams that add events to a state: for each distinct key,
    * `change` gets the stored item (or undefined) and returns the item to store, or undefined to leave it.
    * Each write is conditional on the item being unchanged since it was read; on a conflict the key is
-   * read and changed again, so concurrent updates never lose one another. Returns how many were stored.
+   * read and changed again, so concurrent updates never lose one another. Stream positions and the expiry
+   * the stored item has are kept unless `change` gives its own. Returns how many were stored.
    */
   update(
     keys: readonly OnlineItemKey[],

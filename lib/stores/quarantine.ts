@@ -37,7 +37,7 @@ export async function quarantineRecords(
   return key;
 }
 
-/** Every quarantined record of a source on a day, for inspection and replay by hand. */
+/** Every quarantined record of a source on a day, each stream record once, for inspection and replay by hand. */
 export async function readQuarantine(
   store: ObjectStore,
   source: string,
@@ -45,11 +45,19 @@ export async function readQuarantine(
 ): Promise<(QuarantinedRecord & { readonly quarantinedAt: string })[]> {
   const keys = (await store.list(quarantinePartitionPrefix(source, dt))).sort();
   const records: (QuarantinedRecord & { quarantinedAt: string })[] = [];
+  // A stream record redelivered in a batch cut differently is quarantined again: list it once.
+  const seen = new Set<string>();
   for (const key of keys) {
     const bytes = await store.get(key);
     if (bytes === undefined) continue;
     for (const line of new TextDecoder().decode(bytes).split('\n')) {
-      if (line.trim() !== '') records.push(JSON.parse(line));
+      if (line.trim() === '') continue;
+      const record = JSON.parse(line) as QuarantinedRecord & { quarantinedAt: string };
+      const id =
+        record.sequenceNumber === undefined ? undefined : `${record.shardId}:${record.sequenceNumber}`;
+      if (id !== undefined && seen.has(id)) continue;
+      if (id !== undefined) seen.add(id);
+      records.push(record);
     }
   }
   return records;

@@ -13,6 +13,17 @@ import { formatDt, rawPartitionPrefix } from './offline-layout.js';
  */
 export const RECORD_ID_COLUMN = '_record_id';
 
+/** Record ids of rows pushed offline only (`push-<id>:<row>`) and online too (`push-online-<id>:<row>`). */
+export const OFFLINE_PUSH_ID_PREFIX = 'push-';
+export const ONLINE_PUSH_ID_PREFIX = 'push-online-';
+
+/**
+ * Which landed rows the batch part of a stream-fed view leaves out, as a SQL condition on `_record_id`:
+ * the stream's records and rows pushed online, which its stream part holds. Declared rows (no id) and
+ * rows pushed offline only stay.
+ */
+export const BATCH_PART_ROWS = `("${RECORD_ID_COLUMN}" IS NULL OR ("${RECORD_ID_COLUMN}" LIKE '${OFFLINE_PUSH_ID_PREFIX}%' AND "${RECORD_ID_COLUMN}" NOT LIKE '${ONLINE_PUSH_ID_PREFIX}%'))`;
+
 /** One event to land: its event time (epoch ms), values by source column (timestamps as epoch ms), and id. */
 export interface RawRow {
   readonly ts: number;

@@ -94,6 +94,7 @@ describe('createIngestHandler', () => {
         entityKey: 'user_id=i:11',
         view: 'user_transaction_stats',
         version: catalog.views.get('user_transaction_stats')?.version ?? '',
+        part: 'stream',
       },
     ]);
     expect(item?.state.eventTs).toBe(T);

@@ -64,7 +64,7 @@ export class FixedOnlineStore implements OnlineStore {
 }
 
 function itemId(key: OnlineItemKey): string {
-  return JSON.stringify([key.entityKey, key.view, key.version]);
+  return JSON.stringify([key.entityKey, key.view, key.version, key.part ?? null]);
 }
 
 /** The state of one entity of `view`, folded from `(days before NOW, values)` events through NOW. */

@@ -192,23 +192,23 @@ describe('ingestEvents', () => {
     expect(new Set(ids).size).toBe(5);
   });
 
-  it('keeps per-shard positions: the same sequence number on another shard is a different record', async () => {
+  it('keeps per-stream-and-shard positions in the stream part: the same sequence number on another shard is a different record', async () => {
     const stores = await freshStores();
     await ingest(stores, transactionRecords(EVENTS.slice(0, 1), { shardId: 'shardId-000000000000' }));
     await ingest(stores, transactionRecords(EVENTS.slice(1, 2), { shardId: 'shardId-000000000001' }));
 
     const contents = await tableContents(stores.tableName);
-    expect(
-      contents[
-        'merchant_id=i:7|merchant_transaction_stats#' +
-          catalog.views.get('merchant_transaction_stats')?.version
-      ],
-    ).toMatchObject({
+    const version = catalog.views.get('merchant_transaction_stats')?.version;
+    const sequence = transactionRecords(EVENTS.slice(0, 1))[0]?.sequenceNumber;
+    expect(contents[`merchant_id=i:7|merchant_transaction_stats#${version}#stream`]).toMatchObject({
       positions: {
-        'shardId-000000000000': { S: transactionRecords(EVENTS.slice(0, 1))[0]?.sequenceNumber },
-        'shardId-000000000001': { S: transactionRecords(EVENTS.slice(0, 1))[0]?.sequenceNumber },
+        'transactions/shardId-000000000000': { S: sequence },
+        'transactions/shardId-000000000001': { S: sequence },
       },
+      state: { tiles: expect.anything() },
     });
+    // The batch part, which materialization writes, is not touched by the stream.
+    expect(contents[`merchant_id=i:7|merchant_transaction_stats#${version}`]).toBeUndefined();
   });
 
   it('reports the records of a failed raw landing as failed and applies none of them online', async () => {
