@@ -45,7 +45,7 @@ export function createIngestHandler(deps: IngestDependencies): IngestHandler {
     const loaded = await deps.loadCatalog();
     if (loaded === undefined) {
       throw new IngestBatchError(
-        'no feature definitions have been applied to this project yet, so stream records cannot be applied; run `fstore apply` (the records wait in the stream)',
+        'no feature definitions have been applied to this project yet, so stream records cannot be applied; run `fstore apply` (the event source mapping retries the batch until its retry limit, then sends it to the on-failure destination)',
       );
     }
     const failures: string[] = [];
