@@ -38,7 +38,10 @@ export interface IngestEventsOptions {
 
 export interface IngestResult {
   readonly records: number;
-  /** Records checked and landed, whose events every view reading their source now holds. */
+  /**
+   * Records checked and landed, whose events every view reading their source now holds (a redelivered
+   * record, skipped as already applied, counts again).
+   */
   readonly applied: number;
   /** Records refused for good, kept in the quarantine with their reason. */
   readonly quarantined: number;
