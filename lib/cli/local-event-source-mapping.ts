@@ -405,6 +405,9 @@ class EventSourceMapping {
 
   private async runShard(shard: ShardState, parents: readonly ShardState[]): Promise<void> {
     try {
+      // Let the listing loop set every new shard's `done` first, so a child listed before its parent
+      // still waits for the parent's real run rather than its placeholder.
+      await Promise.resolve();
       // A child shard starts once its parents are read to their end, so a key's records stay in order.
       await Promise.all(parents.map((parent) => parent.done));
       if (this.stopping) return;
