@@ -13,7 +13,7 @@ import { registerOfflineCommands } from './offline-commands.js';
 import { registerOnlineCommands } from './online-commands.js';
 import { withRegistry } from './open-registry.js';
 import { integer, positiveInteger } from './option-parsers.js';
-import { packageVersion } from './package-root.js';
+import { packageVersion } from '../package-root.js';
 import { registerServeCommand } from './serve-command.js';
 
 /** Where the CLI writes; tests pass their own. */
