@@ -3,8 +3,8 @@ import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeTransactionsCsv } from '../../examples/transactions/generate-transactions.js';
 import { FstoreError } from '../errors.js';
-import { CONFIG_FILE } from '../repo/load-feature-repo.js';
 import { packageRoot } from '../package-root.js';
+import { CONFIG_FILE } from '../repo/load-feature-repo.js';
 
 export interface InitOptions {
   /** Rows of generated transactions. @default 10_000 */

@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { DefinitionValidationError } from '../definitions/definition-errors.js';
 import { DEFINITION_KINDS, type DefinitionKind } from '../definitions/feature-repo.js';
 import { FstoreError } from '../errors.js';
+import { packageVersion } from '../package-root.js';
 import { findObjects } from '../registry/discovery.js';
 import { loadFeatureRepo, loadFeatureRepoConfig } from '../repo/load-feature-repo.js';
 import { runDemo } from './demo.js';
@@ -13,7 +14,6 @@ import { registerOfflineCommands } from './offline-commands.js';
 import { registerOnlineCommands } from './online-commands.js';
 import { withRegistry } from './open-registry.js';
 import { integer, positiveInteger } from './option-parsers.js';
-import { packageVersion } from '../package-root.js';
 import { registerServeCommand } from './serve-command.js';
 
 /** Where the CLI writes; tests pass their own. */
