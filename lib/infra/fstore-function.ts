@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -31,7 +32,8 @@ export const FSTORE_RUNTIME = Runtime.NODEJS_22_X;
  * One of fstore's Lambda functions: the handler in `lambdas/<handler>.ts` bundled by esbuild on this
  * machine (no Docker) as a minified ES module, Node.js 22 on arm64, JSON logs in a log group of its own
  * with a retention, X-Ray tracing. The AWS SDK v3 is left to the runtime, which ships it, so bundles stay
- * small (the serving function holds no DuckDB).
+ * small (the serving function holds no DuckDB). Its role starts with no managed policy: it may write
+ * to its own log group and send traces, and each construct grants the rest on named resources.
  */
 export class FstoreFunction extends Construct {
   readonly function: NodejsFunction;
@@ -44,7 +46,11 @@ export class FstoreFunction extends Construct {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
     });
+    // Not AWSLambdaBasicExecutionRole, which may write to every log group: this function's own only.
+    const role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    this.logGroup.grantWrite(role);
     this.function = new NodejsFunction(this, 'Function', {
+      role,
       entry: join(root, 'lambdas', `${props.handler}.ts`),
       handler: 'handler',
       runtime: FSTORE_RUNTIME,
@@ -69,5 +75,16 @@ export class FstoreFunction extends Construct {
           "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
       },
     });
+    Validations.of(this).acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Only X-Ray trace upload (xray:PutTraceSegments, xray:PutTelemetryRecords) is granted on "*": X-Ray has no resource-level permissions for them.',
+      },
+      {
+        id: 'AwsSolutions-L1',
+        reason: `${FSTORE_RUNTIME.name} is the runtime fstore builds, tests and targets (esbuild target node22); it moves with the project, not with each new Lambda runtime.`,
+      },
+    );
   }
 }
