@@ -117,5 +117,12 @@ export class FeatureStoreStack extends Stack {
       );
     }
     output('AlarmTopicArn', this.monitoring.alarmTopic.topicArn, 'Subscribe to this topic for alarms');
+    if (this.api.apiKey) {
+      output(
+        'ApiKeyId',
+        this.api.apiKey.keyId,
+        'aws apigateway get-api-key --include-value --api-key <id> gives the x-api-key value',
+      );
+    }
   }
 }

@@ -174,6 +174,14 @@ describe('FeatureStoreStack follows the repo', () => {
     grown.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 4 * * ? *)' });
   });
 
+  it('serves with API keys and a usage plan when asked, and outputs the key id', () => {
+    const keyed = synthesize({ api: { auth: 'apiKey' } });
+
+    keyed.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
+    keyed.resourceCountIs('AWS::ApiGateway::UsagePlan', 1);
+    expect(Object.keys(keyed.findOutputs('ApiKeyId'))).toEqual(['ApiKeyId']);
+  });
+
   it('creates no stream and no ingest Lambda for a repo without Kinesis sources', () => {
     const validated = validateFeatureRepo(
       collectDefinitions([
