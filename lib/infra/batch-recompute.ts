@@ -10,6 +10,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { DeployedView } from './deployed-repo.js';
 import { FstoreFunction } from './fstore-function.js';
+import { grantOnlineMaterialize, grantRegistryWatermarks } from './table-access.js';
 
 /**
  * The offline store as the recompute job needs it: the bucket, the Glue database and Athena workgroup,
@@ -99,8 +100,8 @@ export class BatchRecompute extends Construct {
     });
     const fn = this.function.function;
     fn.configureAsyncInvoke({ retryAttempts: 0, onFailure: new SqsDestination(this.deadLetterQueue) });
-    props.onlineTable.grantReadWriteData(fn);
-    props.registryTable.grantReadWriteData(fn);
+    grantOnlineMaterialize(props.onlineTable, fn);
+    grantRegistryWatermarks(props.registryTable, fn);
     offlineStore.grantQueryAndWrite(fn);
 
     const rules = new Map<string, Rule>();

@@ -19,6 +19,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { FstoreFunction } from './fstore-function.js';
+import { grantOnlineReadAndUpdate, grantRegistryRead } from './table-access.js';
 
 /** How callers authenticate to the serving API. */
 export type ServingApiAuth = 'iam' | 'apiKey';
@@ -138,8 +139,8 @@ export class ServingApi extends Construct {
       },
     });
     this.function = serve.function;
-    props.onlineTable.grantReadWriteData(this.function);
-    props.registryTable.grantReadData(this.function);
+    grantOnlineReadAndUpdate(props.onlineTable, this.function);
+    grantRegistryRead(props.registryTable, this.function);
 
     this.accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: logRetention,

@@ -11,6 +11,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FstoreFunction } from './fstore-function.js';
+import { grantOnlineReadAndUpdate, grantRegistryRead } from './table-access.js';
 
 /**
  * Where the ingest function lands what it accepts and quarantines what it refuses: the offline store's
@@ -189,8 +190,8 @@ export class StreamIngestion extends Construct {
     });
     this.function = ingest.function;
 
-    props.onlineTable.grantReadWriteData(this.function);
-    props.registryTable.grantReadData(this.function);
+    grantOnlineReadAndUpdate(props.onlineTable, this.function);
+    grantRegistryRead(props.registryTable, this.function);
     props.landing.grantLanding(this.function);
     // Grants land on the function's role, a sibling of the function inside the FstoreFunction.
     Validations.of(ingest).acknowledge(

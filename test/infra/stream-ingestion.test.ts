@@ -269,14 +269,14 @@ describe('StreamIngestion permissions', () => {
     }
   });
 
-  it('reads and writes the online table', () => {
+  it('reads and updates the online table with exactly what its folds send', () => {
     const { template, stack } = synthesize();
     const online = stack.getLogicalId(stack.node.findChild('OnlineTable').node.defaultChild as CfnElement);
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({
-            Action: Match.arrayWith(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']),
+            Action: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'],
             Resource: getAtt(online),
           }),
         ]),
@@ -292,12 +292,7 @@ describe('StreamIngestion permissions', () => {
     const onRegistry = statementsOf(template).filter(
       (statement) => JSON.stringify(statement.Resource) === JSON.stringify(getAtt(registry)),
     );
-    expect(onRegistry.flatMap(actionsOf)).toContain('dynamodb:GetItem');
-    for (const action of onRegistry.flatMap(actionsOf)) {
-      expect(action).toMatch(
-        /^dynamodb:(BatchGetItem|Query|GetItem|Scan|ConditionCheckItem|DescribeTable|GetRecords|GetShardIterator)$/,
-      );
-    }
+    expect(onRegistry.flatMap(actionsOf)).toEqual(['dynamodb:Query']);
   });
 
   it('reads each stream and decrypts with the stream key', () => {
