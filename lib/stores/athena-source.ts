@@ -7,17 +7,19 @@ import { RECORD_ID_COLUMN } from './raw-landing.js';
  * The relation Athena reads a batch source from: its Glue table `raw_<source>`, over `raw/<source>/`,
  * which on AWS holds both the source's batch data and the events landed from streams and pushes. A
  * record landed twice (a redelivered batch, a bisected half, a compaction caught halfway) counts once:
- * rows are kept one per `_record_id`, and rows without one (the batch data) are all kept. Trino has no
- * QUALIFY, so the row number is a column of an inner query:
+ * landed rows are kept one per `_record_id`, and rows without one (the batch data) are all kept. The two
+ * are read apart, so the numbering of copies never gathers the batch data's null ids in one window
+ * partition (one worker); Trino has no QUALIFY, so the row number is a column of an inner query:
  *
  * ```sql
- * (SELECT "a", ... FROM (SELECT "a", ..., "_record_id", row_number() OVER (PARTITION BY "_record_id")
- *   AS "__record_copy" FROM "db"."raw_src") AS raw_rows
- *  WHERE "_record_id" IS NULL OR "__record_copy" = 1) AS source_rows
+ * (SELECT "a", ... FROM "db"."raw_src" WHERE "_record_id" IS NULL
+ *  UNION ALL
+ *  SELECT "a", ... FROM (SELECT "a", ..., row_number() OVER (PARTITION BY "_record_id") AS "__record_copy"
+ *   FROM "db"."raw_src" WHERE "_record_id" IS NOT NULL) AS landed_rows WHERE "__record_copy" = 1) AS source_rows
  * ```
  *
- * The Glue table must declare the `_record_id` column (a string; Parquet files without it read as null):
- * the stack adds it to `raw_<source>` in a later issue.
+ * `landedRows`, a condition on the landed rows (e.g. `BATCH_PART_ROWS`), keeps only some of them. The
+ * stack's Glue table declares `_record_id` (Parquet files without it read as null).
  */
 export function athenaSourceRelation(
   source: BatchSourceDefinition,
@@ -28,6 +30,8 @@ export function athenaSourceRelation(
   const columns = Object.keys(source.schema).map(q).join(', ');
   const id = q(RECORD_ID_COLUMN);
   const table = `${q(database)}.${q(rawSourceTableName(source))}`;
-  const which = landedRows === undefined ? '' : ` WHERE ${landedRows}`;
-  return `(SELECT ${columns} FROM (SELECT ${columns}, ${id}, row_number() OVER (PARTITION BY ${id}) AS "__record_copy" FROM ${table}${which}) AS raw_rows WHERE ${id} IS NULL OR "__record_copy" = 1) AS source_rows`;
+  const which = landedRows === undefined ? '' : ` AND ${landedRows}`;
+  const batchRows = `SELECT ${columns} FROM ${table} WHERE ${id} IS NULL`;
+  const landed = `SELECT ${columns} FROM (SELECT ${columns}, row_number() OVER (PARTITION BY ${id}) AS "__record_copy" FROM ${table} WHERE ${id} IS NOT NULL${which}) AS landed_rows WHERE "__record_copy" = 1`;
+  return `(${batchRows} UNION ALL ${landed}) AS source_rows`;
 }
