@@ -163,7 +163,7 @@ export function createRecomputeHandler(deps: RecomputeDependencies): RecomputeHa
     let materialize: MaterializeSummary;
     try {
       compute = await runCompute(deps, view, start, end);
-      materialize = await runMaterialize(deps, loaded.catalog, view, end);
+      materialize = await runMaterialize(deps, loaded.catalog, view, start, end);
     } catch (error) {
       await publishFreshness(view, now());
       logger.error(
@@ -246,6 +246,7 @@ async function runMaterialize(
   deps: RecomputeDependencies,
   catalog: ServingCatalog,
   view: ServedView,
+  since: Date,
   end: Date,
 ): Promise<MaterializeSummary> {
   if (!view.definition.online) {
@@ -260,6 +261,8 @@ async function runMaterialize(
     views: [view.definition.name],
     end,
     watermarks: deps.watermarks,
+    // Rows dated inside the recomputed days but landed after the last run reach online too.
+    since,
   });
   const materialized = result.views[0] as MaterializedView;
   if (materialized.refused !== undefined) return { status: 'refused', reason: materialized.refused };
