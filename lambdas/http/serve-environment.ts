@@ -4,6 +4,7 @@ import { Registry } from '../../lib/registry/registry.js';
 import { pushEvents } from '../../lib/services/push-events.js';
 import { createDynamoDBClient } from '../../lib/stores/dynamodb-client.js';
 import { DynamoDBOnlineStore } from '../../lib/stores/dynamodb-online-store.js';
+import { S3ObjectStore } from '../../lib/stores/s3-object-store.js';
 import { appliedCatalog } from './applied-catalog.js';
 import { registryCatalogLoader } from './catalog-cache.js';
 import type { ServeDependencies } from './serve-dependencies.js';
@@ -22,8 +23,8 @@ export class ServeConfigurationError extends FstoreError {
  * - `FSTORE_MAX_ENTITY_ROWS`, `FSTORE_MAX_FEATURES`, `FSTORE_MAX_BODY_BYTES`: request limits (defaults
  *   1000, 500, 1 MiB);
  * - `AWS_REGION`: set by Lambda itself.
- * `POST /push` writes online; the Lambda has no offline store, so `"to": "offline"` answers 501
- * `OFFLINE_PUSH_UNAVAILABLE` (from `pushEvents`).
+ * - `FSTORE_BUCKET`: the offline store's bucket, where offline pushes land under `raw/`; without it
+ *   `"to": "offline"` answers 501 `OFFLINE_PUSH_UNAVAILABLE` (from `pushEvents`).
  */
 export function serveDependenciesFromEnvironment(env: NodeJS.ProcessEnv = process.env): ServeDependencies {
   const project = requiredSetting(env, 'FSTORE_PROJECT', 'the registry project to serve', 'serving');
@@ -36,6 +37,7 @@ export function serveDependenciesFromEnvironment(env: NodeJS.ProcessEnv = proces
   });
   const loadCatalog = registryCatalogLoader(registry);
   const store = new DynamoDBOnlineStore({ client, tableName: onlineTable });
+  const offlineStore = env.FSTORE_BUCKET ? new S3ObjectStore({ bucket: env.FSTORE_BUCKET }) : undefined;
   return {
     loadCatalog,
     store,
@@ -46,7 +48,7 @@ export function serveDependenciesFromEnvironment(env: NodeJS.ProcessEnv = proces
     },
     push: async (request) => {
       const { catalog } = await appliedCatalog(loadCatalog);
-      return pushEvents({ catalog, onlineStore: store, request });
+      return pushEvents({ catalog, onlineStore: store, ...(offlineStore ? { offlineStore } : {}), request });
     },
   };
 }

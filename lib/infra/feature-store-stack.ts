@@ -27,7 +27,7 @@ export interface FeatureStoreStackProps extends StackProps {
     'project' | 'streamNames' | 'onlineTable' | 'registryTable' | 'landing'
   >;
   /** @default the ServingApi defaults: IAM auth, no CORS */
-  readonly api?: Settings<ServingApiProps, 'project' | 'onlineTable' | 'registryTable'>;
+  readonly api?: Settings<ServingApiProps, 'project' | 'onlineTable' | 'registryTable' | 'landing'>;
   /** @default the BatchRecompute defaults */
   readonly recompute?: Settings<
     BatchRecomputeProps,
@@ -74,7 +74,12 @@ export class FeatureStoreStack extends Stack {
             streamNames: repo.streams,
             landing: this.offline,
           });
-    this.api = new ServingApi(this, 'Api', { ...props.api, ...tables, project: repo.project });
+    this.api = new ServingApi(this, 'Api', {
+      ...props.api,
+      ...tables,
+      project: repo.project,
+      landing: this.offline,
+    });
     // The REST API outputs its URL as `ApiEndpoint<hash>`; the stack's `ApiUrl` says it once, by name.
     this.api.api.node.tryRemoveChild('Endpoint');
     this.recompute = new BatchRecompute(this, 'Recompute', {

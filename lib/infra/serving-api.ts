@@ -19,6 +19,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { FstoreFunction } from './fstore-function.js';
+import { grantLandingTo, type LandingArea } from './stream-ingestion.js';
 import { grantOnlineReadAndUpdate, grantRegistryRead } from './table-access.js';
 
 /** How callers authenticate to the serving API. */
@@ -31,6 +32,12 @@ export interface ServingApiProps {
   readonly onlineTable: ITableV2;
   /** The registry table the applied definitions are read from (read only). */
   readonly registryTable: ITableV2;
+  /**
+   * The offline store, for `POST /push` with `"to": "offline"` or `"online_and_offline"`: the function
+   * may then land pushed rows under `raw/`. Without it such pushes answer 501.
+   * @default none
+   */
+  readonly landing?: LandingArea;
   /**
    * `'iam'`: every method takes SigV4-signed requests from principals allowed `execute-api:Invoke`.
    * `'apiKey'`: every method needs an `x-api-key` header; the construct creates one key and a usage plan.
@@ -136,11 +143,13 @@ export class ServingApi extends Construct {
         ...setting('FSTORE_MAX_ENTITY_ROWS', props.maxEntityRows),
         ...setting('FSTORE_MAX_FEATURES', props.maxFeatures),
         ...setting('FSTORE_MAX_BODY_BYTES', props.maxBodyBytes),
+        ...(props.landing ? { FSTORE_BUCKET: props.landing.bucket.bucketName } : {}),
       },
     });
     this.function = serve.function;
     grantOnlineReadAndUpdate(props.onlineTable, this.function);
     grantRegistryRead(props.registryTable, this.function);
+    if (props.landing) grantLandingTo(serve, props.landing);
 
     this.accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: logRetention,

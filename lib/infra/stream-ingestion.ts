@@ -192,14 +192,7 @@ export class StreamIngestion extends Construct {
 
     grantOnlineReadAndUpdate(props.onlineTable, this.function);
     grantRegistryRead(props.registryTable, this.function);
-    props.landing.grantLanding(this.function);
-    // Grants land on the function's role, a sibling of the function inside the FstoreFunction.
-    Validations.of(ingest).acknowledge(
-      ...LANDING_PREFIXES.map((prefix) => ({
-        id: `AwsSolutions-IAM5[Resource::${nagResource(this, props.landing.bucket.arnForObjects(`${prefix}*`))}]`,
-        reason: `Landing writes are scoped to the offline store bucket's ${prefix} prefix, where each batch writes objects of its own name.`,
-      })),
-    );
+    grantLandingTo(ingest, props.landing);
 
     const onFailure = new SqsDlq(this.deadLetterQueue);
     for (const stream of streams.values()) {
@@ -237,6 +230,21 @@ function checkedStreamNames(streamNames: readonly string[]): string[] {
     }
   }
   return names;
+}
+
+/**
+ * Lets an fstore function land objects in the offline store (`raw/`, `quarantine/`, `stream-failures/`)
+ * and acknowledges the prefix-scoped wildcards cdk-nag reports for it, on the function's role.
+ */
+export function grantLandingTo(fn: FstoreFunction, landing: LandingArea): void {
+  landing.grantLanding(fn.function);
+  // Grants land on the function's role, a sibling of the function inside the FstoreFunction.
+  Validations.of(fn).acknowledge(
+    ...LANDING_PREFIXES.map((prefix) => ({
+      id: `AwsSolutions-IAM5[Resource::${nagResource(fn, landing.bucket.arnForObjects(`${prefix}*`))}]`,
+      reason: `Landing writes are scoped to the offline store bucket's ${prefix} prefix, where each batch writes objects of its own name.`,
+    })),
+  );
 }
 
 /** A value as cdk-nag names it in findings: CloudFormation references flattened to `<LogicalId.Attr>`. */

@@ -121,6 +121,24 @@ describe('FeatureStoreStack built from the transactions example', () => {
     ]);
   });
 
+  it('lets the serving Lambda land offline pushes in the bucket', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.handler',
+      Environment: {
+        Variables: Match.objectLike({
+          FSTORE_BUCKET: Match.anyValue(),
+          FSTORE_MAX_ENTITY_ROWS: Match.absent(),
+        }),
+      },
+    });
+    const serve = Object.values(template.findResources('AWS::Lambda::Function')).filter(
+      (fn) =>
+        fn.Properties.Environment.Variables.FSTORE_BUCKET &&
+        !fn.Properties.Environment.Variables.FSTORE_GLUE_DATABASE,
+    );
+    expect(serve).toHaveLength(2); // serve and ingest; recompute also reads Glue
+  });
+
   it('passes the cdk-nag AwsSolutions checks, every exception acknowledged in code with a reason', () => {
     const { app, stack } = stackOf();
     const { violations } = new AwsSolutionsChecks(app).validateScope(stack);
