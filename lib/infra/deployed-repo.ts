@@ -1,6 +1,7 @@
 import type { FeatureRepoConfig } from '../definitions/config.js';
 import type { ValidatedFeatureRepo } from '../definitions/validate-feature-repo.js';
 import type { FeatureType, ValueType } from '../definitions/value-type.js';
+import { FstoreError } from '../errors.js';
 import { toRegistryObjects } from '../registry/registry-objects.js';
 
 /** A batch source as the stack needs it: a Glue table `raw_<name>` over `raw/<name>/`. */
@@ -52,11 +53,13 @@ export function deployedRepo(config: FeatureRepoConfig, validated: ValidatedFeat
     const object = objects.find(
       (candidate) => candidate.kind === 'feature_view' && candidate.name === view.name,
     );
+    // Every validated view has a registry object; a missing one would name a table `features_<view>_`.
+    if (!object) throw new FstoreError(`feature view "${view.name}" has no version; validate the repo first`);
     return {
       name: view.name,
-      version: object?.version ?? '',
+      version: object.version,
       joinKeys: Object.fromEntries(view.entities.flatMap((entity) => Object.entries(entity.joinKeys))),
-      features: (object?.features ?? []).map((feature) => ({ name: feature.name, dtype: feature.dtype })),
+      features: (object.features ?? []).map((feature) => ({ name: feature.name, dtype: feature.dtype })),
       schedule: view.schedule,
       online: view.online,
       offline: view.offline,
