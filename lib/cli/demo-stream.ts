@@ -1,12 +1,17 @@
-import { getOnlineFeatures, type OnlineFeaturesResponse } from '../services/get-online-features.js';
+import { registryCatalogLoader } from '../../lambdas/http/catalog-cache.js';
+import { createServeHandler } from '../../lambdas/serve.js';
+import type { OnlineFeaturesResponse } from '../services/get-online-features.js';
+import { materialize } from '../services/materialize.js';
 import type { ServingCatalog } from '../services/serving-catalog.js';
 import { KinesisEventStream, type StreamRecord } from '../stores/event-stream.js';
-import type { ObjectStore } from '../stores/object-store.js';
-import type { OnlineStore } from '../stores/online-store.js';
+import type { DemoOutput, Stage } from './demo-offline.js';
+import { bar } from './demo-offline.js';
+import { startLocalApiServer } from './local-api-server.js';
 import { startLocalStreaming } from './local-streaming.js';
+import type { OfflinePlatform } from './offline-platform.js';
+import type { OnlinePlatform } from './online-platform.js';
+import { formatCount, ProgressLine } from './progress.js';
 import { formatCell, textTable } from './text-table.js';
-
-type Stage = <T>(title: string, work: () => Promise<T>) => Promise<T>;
 
 const BURST_EVENTS = 600;
 const USERS = [1, 2, 3];
@@ -18,53 +23,101 @@ const FEATURES = [
 ];
 
 /**
- * The streaming part of the demo: a burst of events from the last ten minutes (plus one malformed record
- * and one too late) goes through the local Kinesis, the pollers and the ingest handler; features of users
- * 1-3 are read as of now before and after. Before, their windows are empty (the generated history ends in
- * February 2025) and their last amounts are old; after, they hold the burst.
+ * The online part of the demo: materialize every view as of now, start the local HTTP API (the serving
+ * Lambda's handler) and the local stream (kinesalite, the pollers, the ingest handler), read features of
+ * users 1-3 over HTTP, stream a burst of events from the last ten minutes (plus one malformed record and
+ * one too late), and read them again: the values change. The API and the stream are stopped whatever
+ * happens, so nothing is left listening.
  */
-export async function streamTour(
+export async function onlineTour(
   catalog: ServingCatalog,
-  onlineStore: OnlineStore,
-  offlineStore: ObjectStore,
+  online: OnlinePlatform,
+  offline: OfflinePlatform,
   stage: Stage,
-  print: (text: string) => void,
+  output: DemoOutput,
 ): Promise<void> {
-  const now = Date.now();
-  const read = () =>
-    getOnlineFeatures({
+  const now = new Date();
+  const progress = new ProgressLine(output.progress);
+  const result = await stage('materialize every view into the online store', () =>
+    materialize({
+      engine: offline.engine,
+      offlineStore: offline.store,
+      onlineStore: online.onlineStore,
       catalog,
-      store: onlineStore,
-      now: () => now + 1_000,
-      request: { features: FEATURES, entities: { user_id: USERS } },
-    });
-  const before = await stage('online features of users 1-3 now, before the stream', read);
-  print(onlineTable(before));
+      sourceRelation: offline.batchPartRelation,
+      end: now,
+      onProgress: (p) => progress.update(`${p.view}: ${formatCount(p.items)} entities written`),
+    }),
+  );
+  progress.done();
+  for (const view of result.views) {
+    output.print(`${view.view}: ${formatCount(view.items)} entities, ${formatCount(view.written)} written`);
+  }
+
+  const loadCatalog = registryCatalogLoader(online.registry, { refreshMs: 1_000 });
   const counts = { applied: 0, quarantined: 0, failed: 0 };
-  await stage(`stream a burst of ${BURST_EVENTS} events through the local Kinesis`, async () => {
-    const streaming = await startLocalStreaming({
-      loadCatalog: async () => ({ catalog }),
-      onlineStore,
-      offlineStore,
-      onResult: (result) => {
-        counts.applied += result.applied;
-        counts.quarantined += result.quarantined;
-        counts.failed += result.failed.length;
-      },
-      logger: { info: () => {}, warn: print, error: print },
+  const { server, streaming } = await stage('start the local API and the local stream', async () => {
+    const api = await startLocalApiServer({
+      handler: createServeHandler({ loadCatalog, store: online.onlineStore }),
+      port: 0,
     });
     try {
-      await new KinesisEventStream({ client: streaming.client, streamName: 'transactions' }).put(burst(now));
-      await streaming.caughtUp();
-    } finally {
-      await streaming.close();
+      const stream = await startLocalStreaming({
+        loadCatalog,
+        onlineStore: online.onlineStore,
+        offlineStore: offline.store,
+        onResult: (result) => {
+          counts.applied += result.applied;
+          counts.quarantined += result.quarantined;
+          counts.failed += result.failed.length;
+        },
+        logger: { info: () => {}, warn: output.progress, error: output.progress },
+      });
+      return { server: api, streaming: stream };
+    } catch (error) {
+      await api.close();
+      throw error;
     }
   });
-  print(
-    `${counts.applied} events applied online and landed in raw/transactions/ (batch recomputation and training see them); ${counts.quarantined} quarantined with their reasons under quarantine/live_transactions/ (one malformed, one too late); ${counts.failed} failed.`,
-  );
-  const after = await stage('online features of users 1-3 now, after the stream', read);
-  print(onlineTable(after));
+  try {
+    output.print(`API at ${server.url}, local Kinesis at ${streaming.endpoint}`);
+    const read = async () => {
+      const reply = await fetch(`${server.url}/get-online-features`, {
+        method: 'POST',
+        body: JSON.stringify({ features: FEATURES, entities: { user_id: USERS } }),
+      });
+      if (!reply.ok) throw new Error(`the local API answered ${reply.status}: ${await reply.text()}`);
+      return (await reply.json()) as OnlineFeaturesResponse;
+    };
+    const before = await stage('online features of users 1-3 over HTTP, before the stream', read);
+    output.print(onlineTable(before));
+    const burstProgress = new ProgressLine(output.progress);
+    await stage(`stream a burst of ${BURST_EVENTS} events through the local Kinesis`, async () => {
+      const records = burst(now.getTime());
+      const timer = setInterval(
+        () =>
+          burstProgress.update(
+            `${bar(counts.applied + counts.quarantined, records.length)} ${counts.applied} applied, ${counts.quarantined} quarantined`,
+          ),
+        100,
+      );
+      try {
+        await new KinesisEventStream({ client: streaming.client, streamName: 'transactions' }).put(records);
+        await streaming.caughtUp();
+      } finally {
+        clearInterval(timer);
+      }
+    });
+    burstProgress.done();
+    output.print(
+      `${counts.applied} events applied online and landed in raw/transactions/ (batch recomputation and training see them); ${counts.quarantined} quarantined with their reasons under quarantine/live_transactions/ (one malformed, one too late); ${counts.failed} failed.`,
+    );
+    const after = await stage('online features of users 1-3 over HTTP, after the stream', read);
+    output.print(onlineTable(after));
+  } finally {
+    await streaming.close();
+    await server.close();
+  }
 }
 
 /** Events of users 1-3 and others over the last ten minutes, a malformed record and one 2 hours late. */

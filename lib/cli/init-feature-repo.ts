@@ -13,6 +13,10 @@ export interface InitOptions {
   readonly users?: number;
   /** @default 42 */
   readonly seed?: number;
+  /** First event time. @default 2024-01-01T00:00:00Z */
+  readonly start?: Date;
+  /** Average spacing between events, in milliseconds. @default one hour */
+  readonly intervalMs?: number;
   /** Write into a folder that already has files. @default false */
   readonly force?: boolean;
 }

@@ -152,10 +152,13 @@ export function buildProgram(output: CliOutput): Command {
 
   program
     .command('demo')
-    .description('walk through the platform on the embedded default: init, plan, apply, list, describe')
+    .description(
+      'the whole platform end to end on the embedded default: generate, apply, compute, validate, materialize, serve, stream, train',
+    )
     .option('--dir <dir>', 'folder for the demo repo (default: a new temp folder)')
-    .action(async (options: { dir?: string }) => {
-      await runDemo({ ...options, print });
+    .option('--rows <n>', 'transactions to generate', positiveInteger, 100_000)
+    .action(async (options: { dir?: string; rows: number }) => {
+      await runDemo({ ...options, print, progress: output.err });
     });
 
   return program;

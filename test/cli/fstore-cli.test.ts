@@ -759,7 +759,7 @@ describe('failures', () => {
 });
 
 describe('fstore demo', () => {
-  it('walks through init, plan, apply, list, describe, compute and a training set in the given folder and ends with a summary', async () => {
+  it('runs the platform end to end on 100,000 generated transactions, stage by stage, and ends with the time of each', async () => {
     const dir = join(await newFolder(tempRoot), 'd');
 
     const run = await runFstore(['demo', '--dir', dir], tempRoot);
@@ -773,39 +773,47 @@ describe('fstore demo', () => {
       'load and validate the definitions',
       'plan',
       'apply',
-      'apply again (idempotent)',
-      'list the catalog',
-      'describe user_transaction_stats',
+      'compute category_transaction_stats into the offline store',
+      'compute merchant_transaction_stats into the offline store',
       'compute user_transaction_stats into the offline store',
-      'point-in-time training set for fraud_model_v1',
+      'validation summary',
       'materialize every view into the online store',
-      'online features for users 1, 2, 3 and 12345 (unknown)',
-      'online features of users 1-3 now, before the stream',
+      'start the local API and the local stream',
+      'online features of users 1-3 over HTTP, before the stream',
       'stream a burst of 600 events through the local Kinesis',
-      'online features of users 1-3 now, after the stream',
+      'online features of users 1-3 over HTTP, after the stream',
+      'point-in-time training set for fraud_model_v1 from labels.csv',
       'summary',
     ]);
+    expect(run.stdout).toMatch(/with 100,000 generated transactions from \d{4}-\d{2}-\d{2} to now\./);
     expect(run.stdout).toContain('Applied as registry revision 1.');
-    expect(run.stdout).toContain('Nothing to apply; registry revision 1 stays current.');
-    expect(run.stdout).toMatch(
-      /10000 feature rows in 417 day partitions under .*; validation: 417 passed, 0 failed\./,
-    );
-    expect(run.stdout).toContain(`5 rows x 27 columns written to ${join(dir, 'training_set.parquet')}`);
-    expect(run.stdout).toContain(
-      'user_transaction_stats: 99 entities, 99 written (as of 2025-02-21T00:00:00.000Z)',
-    );
-    expect(run.stdout).toMatch(/\n12345 +0 +0 +\[\] +null +null +NOT_FOUND\n/);
+    for (const view of ['category', 'merchant', 'user']) {
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `${view}_transaction_stats: [\\d,]+ feature rows in \\d+ day partitions; validation: \\d+ passed, 0 failed\\.`,
+        ),
+      );
+    }
+    expect(run.stdout).toContain('user_transaction_stats: 99 entities, 99 written');
     expect(run.stdout).toContain(
       '598 events applied online and landed in raw/transactions/ (batch recomputation and training see them); 2 quarantined with their reasons under quarantine/live_transactions/ (one malformed, one too late); 0 failed.',
     );
-    const afterStream = lines.slice(lines.indexOf('== online features of users 1-3 now, after the stream'));
-    expect(afterStream[2]).toMatch(/^1 +[\d.]+ +120 +\[.*\] +0\.000 +PRESENT$/);
-    expect(summary.slice(0, -1)).toHaveLength(14);
+    const countOfUser1 = (title: string) => {
+      const row = lines[lines.indexOf(`== ${title}`) + 2] ?? '';
+      expect(row).toMatch(/^1 +[\d.]+ +\d+ +\[.*\] +[\d.]+ +PRESENT$/);
+      return Number(row.split(/ +/)[2]);
+    };
+    // The burst gives user 1 another 120 events within the 7 days.
+    expect(countOfUser1('online features of users 1-3 over HTTP, after the stream')).toBe(
+      countOfUser1('online features of users 1-3 over HTTP, before the stream') + 120,
+    );
+    expect(run.stdout).toContain(`2,000 rows x 27 columns written to ${join(dir, 'training_set.parquet')}`);
+    expect(summary.slice(0, -2)).toHaveLength(stages.length - 1);
     expect(summary.slice(0, -1).every((line) => / \d+ ms$/.test(line))).toBe(true);
     expect(summary.at(-1)).toBe(
       `Demo repo left in ${dir}; try: npx fstore --repo ${dir} describe fraud_model_v1`,
     );
-    expect(existsSync(join(dir, 'fstore.config.ts'))).toBe(true);
+    expect(existsSync(join(dir, 'labels.csv'))).toBe(true);
   });
 });
 
