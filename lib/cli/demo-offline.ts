@@ -116,6 +116,8 @@ export async function trainingSet(
       sourceRelation: (view) => platform.sourceRelation(view),
       spine: labels,
       service: 'fraud_model_v1',
+      // The service takes features of one name from several views: full names keep them apart.
+      fullFeatureNames: true,
       out: join(repo.dir, 'training_set.parquet'),
       previewRows: 5,
     });
@@ -124,14 +126,19 @@ export async function trainingSet(
     'user_id',
     'event_timestamp',
     'label',
-    'amount_mean_7d',
-    'amount_count_30d',
-    'last_3_amounts',
-    'amount_to_30d_mean_ratio',
+    'user_transaction_stats__amount_mean_7d',
+    'user_transaction_stats__amount_count_30d',
+    'user_transaction_stats__last_3_amounts',
+    'merchant_transaction_stats__amount_mean_7d',
+    'transaction_amount_ratios__amount_to_30d_mean_ratio',
   ];
   output.print(
     textTable(
-      shown,
+      shown.map((column) =>
+        column
+          .replace(/^user_transaction_stats__|^transaction_amount_ratios__/, '')
+          .replace('merchant_transaction_stats__', 'merchant:'),
+      ),
       training.preview.map((row) => shown.map((column) => formatCell(row[column], threeDecimals))),
     ),
   );

@@ -1,7 +1,7 @@
 import { registryCatalogLoader } from '../../lambdas/http/catalog-cache.js';
 import { createServeHandler } from '../../lambdas/serve.js';
 import type { OnlineFeaturesResponse } from '../services/get-online-features.js';
-import { materialize } from '../services/materialize.js';
+import { materializeIncremental } from '../services/materialize.js';
 import type { ServingCatalog } from '../services/serving-catalog.js';
 import { KinesisEventStream, type StreamRecord } from '../stores/event-stream.js';
 import type { DemoOutput, Stage } from './demo-offline.js';
@@ -38,8 +38,10 @@ export async function onlineTour(
 ): Promise<void> {
   const now = new Date();
   const progress = new ProgressLine(output.progress);
+  // Incremental, so each view version's watermark records how fresh it is (the report shows it).
   const result = await stage('materialize every view into the online store', () =>
-    materialize({
+    materializeIncremental({
+      watermarks: online.watermarks,
       engine: offline.engine,
       offlineStore: offline.store,
       onlineStore: online.onlineStore,

@@ -10,6 +10,7 @@ import {
   validationTable,
   writeLabels,
 } from './demo-offline.js';
+import { writeReport } from './demo-report.js';
 import { onlineTour } from './demo-stream.js';
 import { formatObjectDescription, formatObjectList } from './format-catalog.js';
 import { formatApplyResult, formatPlan } from './format-plan.js';
@@ -38,7 +39,8 @@ const USERS = 99;
  * transactions up to now, validate, plan and apply it, describe a view, compute every view into the
  * offline store (each day validated), materialize every view online, start the local API and stream,
  * read features over HTTP, stream a burst of events and read them again, build a point-in-time training
- * set from a labels file, then print the time of each stage. Nothing is left running.
+ * set from a labels file, write report.html (histograms, validation, freshness, drift), then print the
+ * time of each stage. Nothing is left running.
  */
 export async function runDemo(options: DemoOptions): Promise<void> {
   const output: DemoOutput = { print: options.print, progress: options.progress ?? (() => {}) };
@@ -100,7 +102,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       await onlineTour(catalog, online, offline, stage, output);
       const labels = await writeLabels(repo.dir, end, USERS);
       print(`\nLabels to train on: ${labels}`);
-      await trainingSet(repo, offline, labels, stage, output);
+      const training = await trainingSet(repo, offline, labels, stage, output);
+      await writeReport(repo.dir, labels, training.out, catalog, online, offline, stage, output);
     });
   });
 

@@ -12,7 +12,12 @@ import type { FeatureViewDefinition } from '../definitions/feature-view.js';
 import type { ValidatedFeatureRepo } from '../definitions/validate-feature-repo.js';
 import { FstoreError } from '../errors.js';
 import type { DuckDBEngine } from '../stores/duckdb-engine.js';
-import { resolveRequestedFeatures, UnknownFeatureError } from './requested-features.js';
+import {
+  FeatureNameCollisionError,
+  featureNameCollisions,
+  resolveRequestedFeatures,
+  UnknownFeatureError,
+} from './requested-features.js';
 
 export { UnknownFeatureError };
 
@@ -63,6 +68,12 @@ export async function getHistoricalFeatures(
 ): Promise<HistoricalFeaturesResult> {
   const { engine, repo } = options;
   const requested = resolveRequestedFeatures(repo, options);
+  const collisions = options.fullFeatureNames ? [] : featureNameCollisions(requested);
+  if (collisions.length > 0) {
+    throw new FeatureNameCollisionError(
+      `feature names collide: ${collisions.map(([name, views]) => `${name} (${views.join(', ')})`).join('; ')}; ask for full feature names (--full-feature-names) to name them view__feature`,
+    );
+  }
   const spineColumns = await loadSpine(engine, options.spine);
   const timestampColumn = await chooseTimestampColumn(engine, spineColumns, options);
 

@@ -8,7 +8,11 @@ import type { ValueType } from '../definitions/value-type.js';
 import { FstoreError } from '../errors.js';
 import { encodeEntityKey, type JoinKeyValue } from '../stores/online-entity-key.js';
 import type { OnlineItemKey, OnlineStore } from '../stores/online-store.js';
-import { resolveRequestedFeatures, UnknownFeatureError } from './requested-features.js';
+import {
+  featureNameCollisions,
+  resolveRequestedFeatures,
+  UnknownFeatureError,
+} from './requested-features.js';
 import type { ServedView, ServingCatalog } from './serving-catalog.js';
 
 /** Limits on one request, so one caller cannot make the service read or return without bound. */
@@ -229,10 +233,7 @@ function resolveFeatures(
 
 /** Without full names, two views' features of one name would be two columns of one name. */
 function refuseNameCollisions(requested: readonly { view: string; feature: string }[]): void {
-  const viewsByName = new Map<string, string[]>();
-  for (const { view, feature } of requested)
-    viewsByName.set(feature, [...(viewsByName.get(feature) ?? []), view]);
-  const collisions = [...viewsByName].filter(([, views]) => views.length > 1);
+  const collisions = featureNameCollisions(requested);
   if (collisions.length > 0) {
     throw new OnlineRequestError(
       'FEATURE_NAME_COLLISION',

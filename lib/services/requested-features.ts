@@ -59,3 +59,18 @@ export function resolveRequestedFeatures(
   }
   return expanded;
 }
+
+/** Feature names requested from more than one view, with those views: two columns of one name without full names. */
+export function featureNameCollisions(
+  requested: readonly { readonly view: string; readonly feature: string }[],
+): [name: string, views: string[]][] {
+  const viewsByName = new Map<string, string[]>();
+  for (const { view, feature } of requested)
+    viewsByName.set(feature, [...(viewsByName.get(feature) ?? []), view]);
+  return [...viewsByName].filter(([, views]) => views.length > 1);
+}
+
+/** Features of one name from several views were asked for without full names. */
+export class FeatureNameCollisionError extends FstoreError {
+  override readonly name = 'FeatureNameCollisionError';
+}

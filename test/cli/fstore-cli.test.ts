@@ -783,6 +783,7 @@ describe('fstore demo', () => {
       'stream a burst of 600 events through the local Kinesis',
       'online features of users 1-3 over HTTP, after the stream',
       'point-in-time training set for fraud_model_v1 from labels.csv',
+      'write report.html: histograms, validation, freshness and drift',
       'summary',
     ]);
     expect(run.stdout).toMatch(/with 100,000 generated transactions from \d{4}-\d{2}-\d{2} to now\./);
@@ -814,6 +815,11 @@ describe('fstore demo', () => {
       `Demo repo left in ${dir}; try: npx fstore --repo ${dir} describe fraud_model_v1`,
     );
     expect(existsSync(join(dir, 'labels.csv'))).toBe(true);
+    expect(run.stdout).toContain(`Report: ${join(dir, 'report.html')}`);
+    const report = await readFile(join(dir, 'report.html'), 'utf8');
+    expect(report).toContain('Chart.js');
+    expect(report).not.toMatch(/(src|href)="https?:/);
+    expect(run.stdout).toMatch(/Most drift between the training set and online now: \w+ PSI [\d.]+ \(\w+\)/);
   });
 });
 
@@ -862,13 +868,23 @@ describe('the offline verbs on an applied repo', () => {
         'spine.csv',
         '--service',
         'fraud_model_v1',
+        '--full-feature-names',
         '--out',
         'train.parquet',
         '--json',
       ],
       repo,
     );
+    const short = await runFstore(
+      ['get-historical', '--spine', 'spine.csv', '--service', 'fraud_model_v1', '--out', 'short.parquet'],
+      repo,
+    );
 
+    // The service takes amount_mean_7d from three views: without full names they would share one column.
+    expect(short.exitCode).toBe(1);
+    expect(short.stderr).toBe(
+      'error: feature names collide: amount_mean_7d (user_transaction_stats, merchant_transaction_stats, category_transaction_stats); ask for full feature names (--full-feature-names) to name them view__feature\n',
+    );
     expect(run.exitCode).toBe(0);
     const result = parseJson<{ rows: number; columns: string[]; out: string }>(run);
     expect(result.rows).toBe(2);
@@ -880,7 +896,7 @@ describe('the offline verbs on an applied repo', () => {
       'event_timestamp',
       'label',
     ]);
-    expect(result.columns).toContain('amount_to_30d_mean_ratio');
+    expect(result.columns).toContain('transaction_amount_ratios__amount_to_30d_mean_ratio');
     expect(result.out).toBe(join(repo, 'train.parquet'));
   });
 
