@@ -3,9 +3,11 @@ import type { FeatureViewDefinition } from '../lib/definitions/feature-view.js';
 import { FstoreError } from '../lib/errors.js';
 import type { MaterializationWatermarks } from '../lib/registry/materialization-watermarks.js';
 import { type ComputeFeaturesResult, computeFeatures } from '../lib/services/compute-features.js';
+import type { DriftResult } from '../lib/services/drift.js';
 import { type ViewFreshness, viewFreshness } from '../lib/services/freshness.js';
 import { type MaterializedView, materializeIncremental } from '../lib/services/materialize.js';
 import type { ServedView, ServingCatalog } from '../lib/services/serving-catalog.js';
+import { viewDrift } from '../lib/services/view-drift.js';
 import type { ObjectStore } from '../lib/stores/object-store.js';
 import type { OfflineEngine } from '../lib/stores/offline-engine.js';
 import type { OnlineStore } from '../lib/stores/online-store.js';
@@ -32,6 +34,10 @@ export interface RecomputeDependencies {
   readonly batchPartRelation: (view: FeatureViewDefinition) => string;
   /** Publishes a view's freshness (a metric); called after every run that found the view, failed or not. */
   readonly publishFreshness: (freshness: ViewFreshness) => void;
+  /** The relation of one published day of a view version, for drift against online. */
+  readonly partitionRelation?: (view: string, version: string, dt: string) => string;
+  /** Publishes a view's drift per feature (metrics); without it, or without `partitionRelation`, no drift is measured. */
+  readonly publishDrift?: (view: string, drift: ReadonlyMap<string, DriftResult>) => void;
   /**
    * How many UTC days are computed again, today included: 2 computes yesterday and today, so events that
    * arrived late for yesterday are picked up. @default 2
@@ -87,6 +93,11 @@ export interface RecomputeSummary {
   readonly materialize: MaterializeSummary;
   /** The view's freshness after the run (see `viewFreshness`); null when it has none. */
   readonly freshnessSeconds: number | null;
+  /**
+   * PSI per feature between the newest published day and the values online now (see `viewDrift`); null
+   * when not measured (no new day, an offline- or online-only view, or no publisher).
+   */
+  readonly drift: Readonly<Record<string, number | null>> | null;
 }
 
 export type RecomputeHandler = (event: RecomputeEvent) => Promise<RecomputeSummary>;
@@ -187,6 +198,7 @@ export function createRecomputeHandler(deps: RecomputeDependencies): RecomputeHa
       compute,
       materialize,
       freshnessSeconds: await publishFreshness(view, now()),
+      drift: await measureDrift(deps, loaded.catalog, view, compute, logger),
     };
     const troubled =
       (compute.status === 'done' && (compute.refused.length > 0 || compute.warnings.length > 0)) ||
@@ -196,6 +208,40 @@ export function createRecomputeHandler(deps: RecomputeDependencies): RecomputeHa
     else logger.info(JSON.stringify(line));
     return summary;
   };
+}
+
+/** Drift of the newest published day against online now, published; failures are logged, not thrown. */
+async function measureDrift(
+  deps: RecomputeDependencies,
+  catalog: ServingCatalog,
+  view: ServedView,
+  compute: ComputeSummary,
+  logger: Pick<Console, 'error'>,
+): Promise<Readonly<Record<string, number | null>> | null> {
+  const newest = compute.status === 'done' ? compute.published.at(-1) : undefined;
+  if (!newest || !view.definition.online || !deps.partitionRelation || !deps.publishDrift) return null;
+  try {
+    const drift = await viewDrift({
+      engine: deps.engine,
+      catalog,
+      view,
+      partitionRelation: deps.partitionRelation(view.definition.name, view.version, newest),
+      onlineStore: deps.onlineStore,
+      ...(deps.now ? { now: () => (deps.now as () => Date)().getTime() } : {}),
+    });
+    deps.publishDrift(view.definition.name, drift);
+    return Object.fromEntries([...drift].map(([feature, result]) => [feature, result.psi]));
+  } catch (error) {
+    logger.error(
+      JSON.stringify({
+        level: 'ERROR',
+        message: 'drift not measured',
+        view: view.definition.name,
+        error: describeError(error),
+      }),
+    );
+    return null;
+  }
 }
 
 async function runCompute(

@@ -1,11 +1,13 @@
+import { quoteIdentifier, stringLiteral } from '../../lib/compute/sql-literals.js';
 import { DynamoDBRegistryStore } from '../../lib/registry/dynamodb-registry-store.js';
 import { DynamoDBMaterializationWatermarks } from '../../lib/registry/materialization-watermarks.js';
 import { Registry } from '../../lib/registry/registry.js';
 import { FreshnessMetrics } from '../../lib/services/freshness-metrics.js';
+import { DriftMetrics } from '../../lib/services/view-drift.js';
 import { AthenaEngine } from '../../lib/stores/athena-engine.js';
-
 import { createDynamoDBClient } from '../../lib/stores/dynamodb-client.js';
 import { DynamoDBOnlineStore } from '../../lib/stores/dynamodb-online-store.js';
+import { featureTableName } from '../../lib/stores/glue-table-names.js';
 import { S3ObjectStore } from '../../lib/stores/s3-object-store.js';
 import { registryCatalogLoader } from '../http/catalog-cache.js';
 import { positiveSetting, requiredSetting } from '../http/serve-environment.js';
@@ -55,6 +57,7 @@ export function recomputeDependenciesFromEnvironment(
     project,
   });
   const metrics = new FreshnessMetrics({ project });
+  const driftMetrics = new DriftMetrics({ project });
   return {
     loadCatalog: registryCatalogLoader(registry, { refreshMs: 0 }),
     // Each query is cancelled before the Lambda's 15-minute limit, so none runs on in Athena unwatched.
@@ -64,6 +67,10 @@ export function recomputeDependenciesFromEnvironment(
     watermarks: new DynamoDBMaterializationWatermarks({ client, tableName: registryTable, project }),
     ...athenaSourceRelations(database),
     publishFreshness: (freshness) => metrics.publish(freshness),
+    // A day of a view version through its Glue table (the stack's `features_<view>_<version>`).
+    partitionRelation: (view, version, dt) =>
+      `(SELECT * FROM ${quoteIdentifier(database)}.${quoteIdentifier(featureTableName(view, version))} WHERE "dt" = ${stringLiteral(dt)}) AS partition_rows`,
+    publishDrift: (view, drift) => driftMetrics.publish(view, drift),
     ...days,
   };
 }

@@ -217,6 +217,7 @@ describe('createRecomputeHandler', () => {
         unchanged: 0,
       },
       freshnessSeconds: 0,
+      drift: null,
     });
     // One UNLOAD over [yesterday 00:00, now) reading the source's Glue table.
     expect(engine.unloads).toHaveLength(1);
