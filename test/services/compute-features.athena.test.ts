@@ -10,6 +10,7 @@ import {
   validateFeatureRepo,
 } from '../../lib/index.js';
 import { computeFeatures } from '../../lib/services/compute-features.js';
+import { AthenaQueryError } from '../../lib/stores/athena-errors.js';
 import { FileSystemObjectStore } from '../../lib/stores/filesystem-object-store.js';
 import type { OfflineEngine, ParquetTarget, ResultRow } from '../../lib/stores/offline-engine.js';
 import { listPublishedPartitions } from '../../lib/stores/partition-publisher.js';
@@ -22,10 +23,15 @@ import { assertValidTrinoSql } from '../support/trino-sql.js';
 class UnloadRecorder implements OfflineEngine {
   readonly dialect = 'athena' as const;
   readonly unloads: { sql: string; target: ParquetTarget }[] = [];
-  constructor(private readonly store: FileSystemObjectStore) {}
+  constructor(
+    private readonly store: FileSystemObjectStore,
+    /** The UNLOAD (counting from 1) that ends as Athena reports a FAILED or CANCELLED query, after writing part of its files. */
+    private readonly failing?: { readonly unload: number; readonly error: Error },
+  ) {}
 
   async writeParquet(sql: string, target: ParquetTarget): Promise<{ rows: number }> {
     this.unloads.push({ sql, target });
+    const failing = this.failing?.unload === this.unloads.length ? this.failing.error : undefined;
     const [start = '', end = ''] =
       [...sql.matchAll(/>= TIMESTAMP '([^']+)' AND "ts" < TIMESTAMP '([^']+)'/g)][0]?.slice(1) ?? [];
     const prefix = target.location.slice(this.store.root.length + 1);
@@ -36,6 +42,8 @@ class UnloadRecorder implements OfflineEngine {
         'x',
       );
       rows++;
+      // A query that dies mid-way leaves some of its files behind, as Athena's UNLOAD can.
+      if (failing && rows === 10) throw failing;
     }
     return { rows };
   }
@@ -103,4 +111,50 @@ describe('computeFeatures on Athena', () => {
     expect(await listPublishedPartitions(store, 'features/spend/version=v1/')).toHaveLength(250);
     expect(await store.list('_staging/')).toEqual([]);
   });
+
+  it.each([
+    ['FAILED', 'HIVE_BAD_DATA: Malformed Parquet file'],
+    ['CANCELLED', 'Query cancelled by user'],
+  ] as const)(
+    'publishes no partition, not even the days of earlier statements, when an UNLOAD ends %s',
+    async (state, reason) => {
+      const store = new FileSystemObjectStore({ root: dir });
+      const failure = new AthenaQueryError({ queryId: 'q-2', state, reason });
+      const engine = new UnloadRecorder(store, { unload: 2, error: failure });
+      const user = entity({ name: 'user', joinKeys: { user_id: 'int64' } });
+      const events = batchSource({
+        name: 'events',
+        path: 's3://bucket/events/',
+        timestampField: 'ts',
+        schema: { user_id: 'int64', ts: 'timestamp', amount: 'float64' },
+      });
+      const view = featureView({
+        name: 'spend',
+        entities: [user],
+        source: events,
+        aggregations: [{ column: 'amount', functions: ['sum'], windows: ['7d'] }],
+      });
+      const validated = validateFeatureRepo(collectDefinitions([user, events, view]));
+
+      const error = await computeFeatures({
+        engine,
+        store,
+        computation: {
+          view,
+          features: validated.features.get('spend') ?? [],
+          sourceRelation: '"db"."raw_events"',
+        },
+        version: 'v1',
+        start: new Date('2024-01-01T00:00:00Z'),
+        end: new Date('2024-09-07T00:00:00Z'),
+        jobId: 'athena-job',
+      }).catch((e: unknown) => e);
+
+      expect(error).toBe(failure);
+      expect(engine.unloads).toHaveLength(2);
+      expect(await listPublishedPartitions(store, 'features/spend/version=v1/')).toEqual([]);
+      expect(await store.list('_staging/')).toEqual([]);
+      expect(await store.list('features/')).toEqual([]);
+    },
+  );
 });
