@@ -101,7 +101,7 @@ export class FeatureStoreStack extends Stack {
         { name: 'recompute', queue: this.recompute.deadLetterQueue },
         ...(this.ingestion ? [{ name: 'ingest', queue: this.ingestion.deadLetterQueue }] : []),
       ],
-      streams: this.ingestion ? [...this.ingestion.streams.values()] : [],
+      streams: this.ingestion ? [...this.ingestion.streams].map(([name, stream]) => ({ name, stream })) : [],
       api: this.api.api,
       views: repo.views,
     });

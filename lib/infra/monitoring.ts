@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { IRestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
   Alarm,
@@ -35,6 +35,12 @@ export interface MonitoredQueue {
   readonly queue: IQueue;
 }
 
+/** A stream and the name its alarm carries (stream names are often unresolved tokens at synth time). */
+export interface MonitoredStream {
+  readonly name: string;
+  readonly stream: IStream;
+}
+
 export interface MonitoringProps {
   /** The registry project: the freshness metric's `service` dimension, and part of every alarm's description. */
   readonly project: string;
@@ -42,8 +48,8 @@ export interface MonitoringProps {
   readonly functions?: readonly MonitoredFunction[];
   /** Dead-letter queues whose depth raises an alarm (ApproximateNumberOfMessagesVisible > 0). */
   readonly deadLetterQueues?: readonly MonitoredQueue[];
-  /** Kinesis streams whose consumers falling behind raises an alarm (GetRecords.IteratorAgeMilliseconds). */
-  readonly streams?: readonly IStream[];
+  /** Kinesis streams whose consumers falling behind raises an alarm (GetRecords.IteratorAgeMilliseconds), by name. */
+  readonly streams?: readonly MonitoredStream[];
   /** The serving API, whose server errors raise an alarm (5XXError > 0). */
   readonly api?: IRestApi;
   /** The views as deployed; each with a schedule gets a freshness alarm. */
@@ -174,8 +180,7 @@ export class Monitoring extends Construct {
     });
 
     const iteratorAge = props.iteratorAgeThreshold ?? Duration.seconds(60);
-    const streamMetrics = (props.streams ?? []).map((stream, index) => {
-      const name = Token.isUnresolved(stream.streamName) ? String(index) : stream.streamName;
+    const streamMetrics = (props.streams ?? []).map(({ name, stream }) => {
       const metric = stream.metricGetRecordsIteratorAgeMilliseconds({
         period: ALARM_PERIOD,
         statistic: Stats.MAXIMUM,
@@ -184,7 +189,7 @@ export class Monitoring extends Construct {
         threshold: iteratorAge.toMilliseconds(),
         description: `a consumer of stream ${name} is more than ${iteratorAge.toHumanString()} behind (GetRecords.IteratorAgeMilliseconds)`,
       });
-      return metric.with({ label: stream.streamName });
+      return metric.with({ label: name });
     });
 
     const apiMetrics: IMetric[] = [];

@@ -121,6 +121,12 @@ describe('FeatureStoreStack built from the transactions example', () => {
     ]);
   });
 
+  it("names each stream's iterator-age alarm after the stream", () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: Match.stringLikeRegexp('IteratorAge-transactions'),
+    });
+  });
+
   it('lets the serving Lambda land offline pushes in the bucket', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.handler',

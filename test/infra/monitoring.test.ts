@@ -55,12 +55,22 @@ function synthesize(props: Partial<MonitoringProps> = {}, withResources = true):
           },
         ],
         streams: [
-          Stream.fromStreamArn(
-            stack,
-            'Transactions',
-            'arn:aws:kinesis:eu-west-1:123456789012:stream/transactions',
-          ),
-          Stream.fromStreamArn(stack, 'Clicks', 'arn:aws:kinesis:eu-west-1:123456789012:stream/clicks'),
+          {
+            name: 'transactions',
+            stream: Stream.fromStreamArn(
+              stack,
+              'Transactions',
+              'arn:aws:kinesis:eu-west-1:123456789012:stream/transactions',
+            ),
+          },
+          {
+            name: 'clicks',
+            stream: Stream.fromStreamArn(
+              stack,
+              'Clicks',
+              'arn:aws:kinesis:eu-west-1:123456789012:stream/clicks',
+            ),
+          },
         ],
         api: RestApi.fromRestApiAttributes(stack, 'Api', {
           restApiId: 'abc123',
