@@ -56,6 +56,19 @@ export async function startLocalApiServer(options: LocalApiServerOptions): Promi
       response.destroy();
     });
   });
+  // What Node's parser refuses itself (an unknown method, broken headers) gets the API's JSON error too.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const body = JSON.stringify({
+      error: {
+        code: 'BAD_REQUEST',
+        message: `the request cannot be parsed as HTTP/1.1: ${error.code ?? error.message}`,
+      },
+    });
+    socket.end(
+      `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, host, () => {

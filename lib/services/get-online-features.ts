@@ -6,7 +6,12 @@ import { expressionReferences } from '../definitions/expression.js';
 import type { OnDemandFeatureViewDefinition } from '../definitions/on-demand-feature-view.js';
 import type { ValueType } from '../definitions/value-type.js';
 import { FstoreError } from '../errors.js';
-import { encodeEntityKey, type JoinKeyValue } from '../stores/online-entity-key.js';
+import {
+  encodeEntityKey,
+  type JoinKeyValue,
+  MAX_ENTITY_KEY_BYTES,
+  oversizedEntityKey,
+} from '../stores/online-entity-key.js';
 import type { OnlineItemKey, OnlineStore } from '../stores/online-store.js';
 import {
   featureNameCollisions,
@@ -363,7 +368,15 @@ function entityKeyOf(
           ? BigInt(value)
           : Number(value);
   }
-  return encodeEntityKey(keys);
+  const encoded = encodeEntityKey(keys);
+  const bytes = oversizedEntityKey(encoded);
+  if (bytes !== undefined) {
+    throw new OnlineRequestError(
+      'INVALID_VALUE',
+      `entities row ${row} (${[...view.joinKeys.keys()].join(', ')}) makes an entity key of ${bytes} bytes; keys hold at most ${MAX_ENTITY_KEY_BYTES} bytes, so send shorter join key values`,
+    );
+  }
+  return encoded;
 }
 
 function onDemandValue(

@@ -3,7 +3,12 @@ import { expiryAfterLastEvent } from '../compute/online-state.js';
 import type { KinesisSourceDefinition } from '../definitions/sources.js';
 import { FstoreError } from '../errors.js';
 import type { ObjectStore } from '../stores/object-store.js';
-import { encodeEntityKey, type JoinKeyValue } from '../stores/online-entity-key.js';
+import {
+  encodeEntityKey,
+  type JoinKeyValue,
+  MAX_ENTITY_KEY_BYTES,
+  oversizedEntityKey,
+} from '../stores/online-entity-key.js';
 import {
   type OnlineItem,
   type OnlineItemKey,
@@ -101,8 +106,9 @@ export async function ingestEvents(options: IngestEventsOptions): Promise<Ingest
     const refused: RefusedRecord[] = [];
     for (const record of options.records) {
       const checked = checkStreamRecord(source, record, requiredKeys, options.maxRecordBytes);
-      if ('reason' in checked) refused.push(checked);
-      else accepted.push(checked);
+      const reason = 'reason' in checked ? checked.reason : unstorableOnline(checked, views);
+      if (reason !== undefined) refused.push({ record, reason });
+      else accepted.push(checked as AcceptedRecord);
     }
     const fail = (records: readonly { record: DeliveredRecord }[], error: unknown) => {
       for (const { record } of records) failed.add(record.sequenceNumber);
@@ -168,6 +174,30 @@ export async function ingestEvents(options: IngestEventsOptions): Promise<Ingest
     itemsUpdated,
   };
 }
+
+/**
+ * Why a record that passed its checks could still never be stored online, or undefined: an entity key over
+ * DynamoDB's key limit, or values too large for an item (DynamoDB items hold 400 KB; the state keeps the
+ * latest row). Such a record would fail every retry and hold up its shard, so it is quarantined instead.
+ */
+function unstorableOnline(accepted: AcceptedRecord, views: readonly ServedView[]): string | undefined {
+  for (const view of views) {
+    const keys: Record<string, JoinKeyValue> = {};
+    for (const name of view.joinKeys.keys()) keys[name] = accepted.values[name] as JoinKeyValue;
+    const bytes = oversizedEntityKey(encodeEntityKey(keys));
+    if (bytes !== undefined) {
+      return `too large: the join keys (${[...view.joinKeys.keys()].join(', ')}) make an entity key of ${bytes} bytes; keys hold at most ${MAX_ENTITY_KEY_BYTES} bytes, so send shorter values`;
+    }
+  }
+  const valueBytes = views.length === 0 ? 0 : Buffer.byteLength(JSON.stringify(accepted.values), 'utf8');
+  if (valueBytes > MAX_ONLINE_VALUES_BYTES) {
+    return `too large: the record's values take ${valueBytes} bytes, and an online item holds at most 400 KB (DynamoDB's limit; at most ${MAX_ONLINE_VALUES_BYTES} for one record's values), so send smaller values`;
+  }
+  return undefined;
+}
+
+/** The most one record's values may take to fit an online item beside the rest of its state. */
+const MAX_ONLINE_VALUES_BYTES = 350_000;
 
 /** Folds each entity's not-yet-applied records into its item, moving the item's shard positions forward. */
 async function foldIntoView(

@@ -7,7 +7,12 @@ import { closestName } from '../definitions/closest-name.js';
 import type { SourceDefinition } from '../definitions/sources.js';
 import type { ValueType } from '../definitions/value-type.js';
 import type { ObjectStore } from '../stores/object-store.js';
-import { encodeEntityKey, type JoinKeyValue } from '../stores/online-entity-key.js';
+import {
+  encodeEntityKey,
+  type JoinKeyValue,
+  MAX_ENTITY_KEY_BYTES,
+  oversizedEntityKey,
+} from '../stores/online-entity-key.js';
 import type { OnlineItemKey, OnlineStore } from '../stores/online-store.js';
 import { landRawRows, OFFLINE_PUSH_ID_PREFIX, ONLINE_PUSH_ID_PREFIX } from '../stores/raw-landing.js';
 import { OnlineRequestError } from './get-online-features.js';
@@ -35,6 +40,8 @@ export async function pushEvents(options: PushEventsOptions): Promise<PushResult
   const to = request.to ?? 'online';
   const { source, views } = pushTargets(catalog, request, to);
   const rows = parseRows(source, request.df, options.maxRows ?? 1_000);
+  // Every row's entity key for every view is checked before anything lands, so a refused push stores nothing.
+  for (const view of views) for (const row of rows) entityKeyOfRow(view, row);
   let onlineItems = 0;
   let offlineRows = 0;
   if (to === 'offline' || to === 'online_and_offline') {
@@ -171,18 +178,7 @@ function typedValue(column: string, row: number, type: ValueType, value: unknown
 async function foldIntoView(store: OnlineStore, view: ServedView, rows: readonly Row[]): Promise<number> {
   const byEntity = new Map<string, { key: OnlineItemKey; events: SourceEvent[] }>();
   for (const row of rows) {
-    const keys: Record<string, JoinKeyValue> = {};
-    for (const name of view.joinKeys.keys()) {
-      const value = row.values[name];
-      if (value === null || value === undefined) {
-        throw new OnlineRequestError(
-          'MISSING_JOIN_KEY',
-          `a pushed row has no "${name}", the join key view "${view.definition.name}" needs`,
-        );
-      }
-      keys[name] = value as JoinKeyValue;
-    }
-    const entityKey = encodeEntityKey(keys);
+    const entityKey = entityKeyOfRow(view, row);
     const entry = byEntity.get(entityKey) ?? {
       // A view reading a stream takes pushes in its stream part, which materialization never rewrites.
       key: {
@@ -206,6 +202,30 @@ async function foldIntoView(store: OnlineStore, view: ServedView, rows: readonly
     },
   );
   return updated;
+}
+
+/** A pushed row's entity key for a view, or the request's error: a missing join key, or a key too long to store. */
+function entityKeyOfRow(view: ServedView, row: Row): string {
+  const keys: Record<string, JoinKeyValue> = {};
+  for (const name of view.joinKeys.keys()) {
+    const value = row.values[name];
+    if (value === null || value === undefined) {
+      throw new OnlineRequestError(
+        'MISSING_JOIN_KEY',
+        `a pushed row has no "${name}", the join key view "${view.definition.name}" needs`,
+      );
+    }
+    keys[name] = value as JoinKeyValue;
+  }
+  const entityKey = encodeEntityKey(keys);
+  const bytes = oversizedEntityKey(entityKey);
+  if (bytes !== undefined) {
+    throw new OnlineRequestError(
+      'INVALID_VALUE',
+      `a pushed row's join keys (${[...view.joinKeys.keys()].join(', ')}) make an entity key of ${bytes} bytes; keys hold at most ${MAX_ENTITY_KEY_BYTES} bytes, so send shorter values`,
+    );
+  }
+  return entityKey;
 }
 
 /**

@@ -92,3 +92,12 @@ function splitUnescaped(text: string, separator: string): string[] {
   parts.push(current);
   return parts;
 }
+
+/** DynamoDB's limit on a partition key, which holds the encoded entity key. */
+export const MAX_ENTITY_KEY_BYTES = 2_048;
+
+/** The encoded key's size in bytes (UTF-8, as DynamoDB counts), when it is over `MAX_ENTITY_KEY_BYTES`; else undefined. */
+export function oversizedEntityKey(encoded: string): number | undefined {
+  const bytes = Buffer.byteLength(encoded, 'utf8');
+  return bytes > MAX_ENTITY_KEY_BYTES ? bytes : undefined;
+}

@@ -641,9 +641,8 @@ describe('fstore serve over HTTP under random input', () => {
     }
   });
 
-  // Known gap: Node's HTTP parser answers what it cannot parse itself (no `clientError` handler in
-  // lib/cli/local-api-server.ts), with a bare `400 Bad Request` and no body, not the API's JSON error.
-  it.fails('answers a request Node cannot parse with a JSON error', async () => {
+  // What Node's HTTP parser refuses itself gets the API's JSON error from the server's clientError handler.
+  it('answers a request Node cannot parse with a JSON error', async () => {
     const answer = await rawExchange('FOO / HTTP/1.1\r\nHost: x\r\n\r\n');
 
     expect(answer).toMatch(/^HTTP\/1\.1 400 [^\r]*\r\n(.+\r\n)*content-type: application\/json\r\n/i);

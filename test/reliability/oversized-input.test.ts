@@ -382,12 +382,11 @@ describe('stream records over maxRecordBytes', () => {
 });
 
 /**
- * Values each within every limit checked today whose online key or item is over DynamoDB's own limits
- * (2,048 bytes of partition key, 400 KB of item). They should be refused as the caller's error, naming
- * the field, and store nothing; today they reach DynamoDB, which refuses them with a ValidationException
- * that fstore takes for a table error. `it.fails` until that is fixed: make them `it` then.
+ * Values each within every other limit whose online key or item would be over DynamoDB's own limits
+ * (2,048 bytes of partition key, 400 KB of item): refused as the caller's error, naming the field, and
+ * nothing stored; a stream record quarantined rather than retried until it blocks its shard.
  */
-describe('values over DynamoDB’s key and item limits (known bugs)', () => {
+describe('values over DynamoDB’s key and item limits', () => {
   const longCategory = 'c'.repeat(3_000);
   // The 500s log their cause; keep the output clean.
   beforeEach(() => {
@@ -395,7 +394,7 @@ describe('values over DynamoDB’s key and item limits (known bugs)', () => {
     return () => spy.mockRestore();
   });
 
-  it.fails('a join key value over 2,048 bytes answers 400 naming entities.category, not 500 INTERNAL', async () => {
+  it('a join key value over 2,048 bytes answers 400 naming entities.category, not 500 INTERNAL', async () => {
     const reply = await post(
       '/get-online-features',
       JSON.stringify({
@@ -408,7 +407,7 @@ describe('values over DynamoDB’s key and item limits (known bugs)', () => {
     expect(JSON.stringify(reply.json)).toContain('category');
   });
 
-  it.fails('a pushed row whose join key is over 2,048 bytes answers 400 and lands nothing offline', async () => {
+  it('a pushed row whose join key is over 2,048 bytes answers 400 and lands nothing offline', async () => {
     const body = pushBody(1);
     const reply = await post(
       '/push',
@@ -478,14 +477,14 @@ describe('values over DynamoDB’s key and item limits (known bugs)', () => {
     return { reply, result: results[0] };
   }
 
-  it.fails('a stream record whose join key is over 2,048 bytes is quarantined, not failed and retried', async () => {
+  it('a stream record whose join key is over 2,048 bytes is quarantined, not failed and retried', async () => {
     const { reply, result } = await ingestSale({ shop: 's'.repeat(3_000), note: 'n' });
 
     expect(reply).toEqual({ batchItemFailures: [] });
     expect(result).toMatchObject({ quarantined: 1, failed: [] });
   });
 
-  it.fails('a stream record under 1 MiB whose online item would pass 400 KB is quarantined, not failed and retried', async () => {
+  it('a stream record under 1 MiB whose online item would pass 400 KB is quarantined, not failed and retried', async () => {
     const { reply, result } = await ingestSale({ shop: 'a', note: 'n'.repeat(500_000) });
 
     expect(reply).toEqual({ batchItemFailures: [] });
