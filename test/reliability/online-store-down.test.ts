@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as transactions from '../../examples/transactions/features.js';
 import { registryCatalogLoader } from '../../lambdas/http/catalog-cache.js';
@@ -36,21 +37,32 @@ interface Dynalite {
   close(): Promise<void>;
 }
 
-/** dynalite over `path` on `port` (0: any free one), with tables created at once. */
+/**
+ * dynalite over `path` on `port` (0: any free one), with tables created at once, in a child process of its
+ * own: stopping it is a kill, as a store going down is, and whatever dynalite does with requests cut off
+ * mid-read stays in that process rather than in the test's.
+ */
 async function startDynalite(path: string, port: number): Promise<Dynalite> {
-  const server: Server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+  const script = `const dynalite = require(${JSON.stringify(createRequire(import.meta.url).resolve('dynalite'))});
+const server = dynalite({ path: process.argv[1], createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+server.listen(Number(process.argv[2]), '127.0.0.1', () => console.log(server.address().port));`;
+  const child = spawn(process.execPath, ['-e', script, path, String(port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
+  const exited = once(child, 'exit');
+  const [line] = (await Promise.race([
+    once(createInterface({ input: child.stdout as NodeJS.ReadableStream }), 'line'),
+    exited.then(() => {
+      throw new Error('dynalite did not start');
+    }),
+  ])) as [string];
   return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        // Keep-alive sockets of the SDK's agent would hold the close back until they time out.
-        server.closeAllConnections();
-      }),
+    port: Number(line),
+    close: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
   };
 }
 
