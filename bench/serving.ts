@@ -29,32 +29,12 @@ import {
   type DynamoDBClient,
   type KeysAndAttributes,
 } from '@aws-sdk/client-dynamodb';
-import { batchSource, collectDefinitions, entity, featureView, validateFeatureRepo } from 'fstore';
-import { createServeHandler } from '../lambdas/serve.js';
-import { startLocalApiServer } from '../lib/cli/local-api-server.js';
-import { stringLiteral } from '../lib/compute/sql-literals.js';
-import { toRegistryObjects } from '../lib/registry/registry-objects.js';
-import { repoFromRegistry } from '../lib/registry/repo-from-registry.js';
-import { materialize } from '../lib/services/materialize.js';
-import { servingCatalog } from '../lib/services/serving-catalog.js';
-import { DuckDBEngine } from '../lib/stores/duckdb-engine.js';
-import { batchSourceOf, duckdbSourceRelation } from '../lib/stores/duckdb-source.js';
 import { createDynamoDBClient } from '../lib/stores/dynamodb-client.js';
-import { DynamoDBOnlineStore } from '../lib/stores/dynamodb-online-store.js';
-import { FileSystemObjectStore } from '../lib/stores/filesystem-object-store.js';
 import { encodeEntityKey } from '../lib/stores/online-entity-key.js';
-import { ensureOnlineTable } from '../lib/stores/online-table.js';
 import { runDynaliteChild, startChild } from './child-process.js';
-import { median, percentile, ratio, round, secondsSince } from './measure.js';
+import { median, percentile, ratio, round } from './measure.js';
+import { distinctEntities, prepareServedView, seededRandom, startBenchServer, TABLE } from './served-view.js';
 
-const ENTITIES = 10_000;
-/** Events per entity on average, over the 30 days before END. */
-const EVENTS_PER_ENTITY = 20;
-const TABLE = 'fstore_online';
-const END = new Date('2024-01-31T00:00:00Z');
-/** Requests are served as of an hour after the materialization, so windows and TTL hold data. */
-const READ_TIME_MS = END.getTime() + 3_600_000;
-const SPAN_MS = 30 * 86_400_000;
 const REQUESTS = 2_000;
 const WARM_UP = 100;
 const ROUNDS = 3;
@@ -69,102 +49,21 @@ function log(line: string): void {
 }
 
 /**
- * The benched repo: ~20 events per entity over the 30 days before END, two numbers to aggregate over four
- * windows with five functions, ten to serve as latest values: 50 features in one view.
- */
-function benchRepo(sourceFile: string) {
-  const latest = Array.from({ length: 10 }, (_, k) => `f${String(k + 1).padStart(2, '0')}`);
-  const thing = entity({ name: 'thing', joinKeys: { entity_id: 'int64' } });
-  const events = batchSource({
-    name: 'events',
-    path: sourceFile,
-    format: 'parquet',
-    timestampField: 'ts',
-    schema: {
-      entity_id: 'int64',
-      ts: 'timestamp',
-      amount: 'float64',
-      qty: 'float64',
-      ...Object.fromEntries(latest.map((name) => [name, 'float64' as const])),
-    },
-  });
-  const windows = ['1h', '1d', '7d', '30d'] as const;
-  const functions = ['sum', 'count', 'mean', 'min', 'max'] as const;
-  const view = featureView({
-    name: 'thing_features',
-    entities: [thing],
-    source: events,
-    fields: Object.fromEntries(latest.map((name) => [name, 'float64' as const])),
-    aggregations: [
-      { column: 'amount', functions, windows },
-      { column: 'qty', functions, windows },
-    ],
-    ttl: '90d',
-  });
-  const validated = validateFeatureRepo(collectDefinitions([thing, events, view]));
-  const objects = toRegistryObjects(validated);
-  const catalog = servingCatalog(repoFromRegistry(objects));
-  const served = catalog.views.get(view.name);
-  if (!served) throw new Error(`no view ${view.name}`);
-  const featureNames = served.features.map((feature) => `${view.name}:${feature.name}`);
-  if (featureNames.length !== 50) throw new Error(`the view has ${featureNames.length} features, not 50`);
-  return { latest, view, objects, catalog, served, featureNames };
-}
-
-/**
  * Runs in a child: the HTTP API (`startLocalApiServer` + `createServeHandler`) over the dynalite at
  * `endpoint`, its URL on stdout. A line `count` on stdin answers how many BatchGetItem calls its client
  * made; closing stdin stops it. A process of its own, as a server is: the load generator does not share
  * its event loop.
  */
 async function runServerChild(endpoint: string, sourceFile: string): Promise<void> {
-  const { objects, catalog } = benchRepo(sourceFile);
-  const client = createDynamoDBClient({ endpoint });
-  let batchGets = 0;
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName === 'BatchGetItemCommand') batchGets++;
-      return next(args);
-    },
-    { step: 'initialize', name: 'countBatchGetItem' },
-  );
-  const loaded = { catalog, objects, revision: 1 };
-  const server = await startLocalApiServer({
-    handler: createServeHandler({
-      loadCatalog: async () => loaded,
-      store: new DynamoDBOnlineStore({ client, tableName: TABLE }),
-      now: () => READ_TIME_MS,
-    }),
-    port: 0,
-  });
+  const { server, batchGets, close } = await startBenchServer(endpoint, sourceFile);
   process.stdout.write(`${server.url}\n`);
   const commands = createInterface({ input: process.stdin });
   commands.on('line', (line) => {
-    if (line.trim() === 'count') process.stdout.write(`${batchGets}\n`);
+    if (line.trim() === 'count') process.stdout.write(`${batchGets()}\n`);
   });
   await once(commands, 'close');
-  await server.close();
-  client.destroy();
+  await close();
   process.exit(0);
-}
-
-/** mulberry32, so every run asks for the same entities. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-/** `count` distinct entity ids in 1..ENTITIES. */
-function distinctEntities(random: () => number, count: number): number[] {
-  const ids = new Set<number>();
-  while (ids.size < count) ids.add(1 + Math.floor(random() * ENTITIES));
-  return [...ids];
 }
 
 interface Latencies {
@@ -213,39 +112,7 @@ async function main(): Promise<void> {
   const clients: DynamoDBClient[] = [];
   let serverChild: ReturnType<typeof startChild> | undefined;
   try {
-    const sourceFile = join(work, 'events.parquet');
-    const rows = ENTITIES * EVENTS_PER_ENTITY;
-    const { latest, catalog, served, featureNames } = benchRepo(sourceFile);
-
-    const engine = await DuckDBEngine.create();
-    let started = process.hrtime.bigint();
-    try {
-      await engine.run(`COPY (
-          SELECT CAST(hash(i) % ${ENTITIES} + 1 AS BIGINT) AS entity_id,
-            make_timestamp((${END.getTime() - SPAN_MS} + CAST(hash(i + ${rows}) % ${SPAN_MS} AS BIGINT)) * 1000) AS ts,
-            CAST(hash(i * 3 + 1) % 100000 AS DOUBLE) / 100 AS amount,
-            CAST(hash(i * 3 + 2) % 10 + 1 AS DOUBLE) AS qty,
-            ${latest.map((name, k) => `CAST(hash(i * 17 + ${k}) % 1000000 AS DOUBLE) / 1000 AS ${name}`).join(', ')}
-          FROM range(${rows}) AS t(i)
-        ) TO ${stringLiteral(sourceFile)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
-      log(`generated ${rows} events over ${ENTITIES} entities in ${secondsSince(started)} s`);
-
-      const loadClient = createDynamoDBClient({ endpoint: dynalite.endpoint });
-      clients.push(loadClient);
-      await ensureOnlineTable(loadClient, TABLE);
-      started = process.hrtime.bigint();
-      const result = await materialize({
-        engine,
-        offlineStore: new FileSystemObjectStore({ root: join(work, 'offline') }),
-        onlineStore: new DynamoDBOnlineStore({ client: loadClient, tableName: TABLE }),
-        catalog,
-        sourceRelation: (definition) => duckdbSourceRelation(batchSourceOf(definition.source), work),
-        end: END,
-      });
-      log(`materialized ${result.views[0]?.written} entities in ${secondsSince(started)} s`);
-    } finally {
-      await engine.close();
-    }
+    const { served, featureNames, sourceFile } = await prepareServedView(work, dynalite.endpoint, log);
 
     serverChild = startChild(fileURLToPath(import.meta.url), ['--server', dynalite.endpoint, sourceFile]);
     const serverUrl = await serverChild.next();
