@@ -1,25 +1,10 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { ONLINE_TTL_ATTRIBUTE } from '../stores/online-table.js';
+import { type PkSkTableProps, pkSkTable } from './pk-sk-table.js';
 
-export interface OnlineStoreTableProps {
-  /**
-   * Physical table name. Leave it unset so CloudFormation names it and stacks can coexist.
-   * @default a generated name
-   */
-  readonly tableName?: string;
-  /**
-   * Refuse deletes of the table through CloudFormation or the console until this is turned off.
-   * @default true
-   */
-  readonly deletionProtection?: boolean;
-  /**
-   * What happens to the table when it leaves the stack.
-   * @default RemovalPolicy.RETAIN, since rebuilding every entity's state means materializing every view again
-   */
-  readonly removalPolicy?: RemovalPolicy;
-}
+/** Retained by default, since rebuilding every entity's state means materializing every view again. */
+export type OnlineStoreTableProps = PkSkTableProps;
 
 /**
  * The DynamoDB table serving online features: string `pk` (the entity key) and `sk` (`<view>#<version>`,
@@ -31,15 +16,6 @@ export class OnlineStoreTable extends Construct {
 
   constructor(scope: Construct, id: string, props: OnlineStoreTableProps = {}) {
     super(scope, id);
-    this.table = new TableV2(this, 'Table', {
-      ...(props.tableName ? { tableName: props.tableName } : {}),
-      partitionKey: { name: 'pk', type: AttributeType.STRING },
-      sortKey: { name: 'sk', type: AttributeType.STRING },
-      billing: Billing.onDemand(),
-      timeToLiveAttribute: ONLINE_TTL_ATTRIBUTE,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: props.deletionProtection ?? true,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-    });
+    this.table = pkSkTable(this, props, { timeToLiveAttribute: ONLINE_TTL_ATTRIBUTE });
   }
 }

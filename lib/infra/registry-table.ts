@@ -1,24 +1,9 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
+import { type PkSkTableProps, pkSkTable } from './pk-sk-table.js';
 
-export interface RegistryTableProps {
-  /**
-   * Physical table name. Leave it unset so CloudFormation names it and stacks can coexist.
-   * @default a generated name
-   */
-  readonly tableName?: string;
-  /**
-   * Refuse deletes of the table through CloudFormation or the console until this is turned off.
-   * @default true
-   */
-  readonly deletionProtection?: boolean;
-  /**
-   * What happens to the table when it leaves the stack.
-   * @default RemovalPolicy.RETAIN, since the registry is the record of every apply
-   */
-  readonly removalPolicy?: RemovalPolicy;
-}
+/** Retained by default, since the registry is the record of every apply. */
+export type RegistryTableProps = PkSkTableProps;
 
 /**
  * The DynamoDB table behind the registry: string `pk` and `sk` (one item per revision, written with a
@@ -29,14 +14,6 @@ export class RegistryTable extends Construct {
 
   constructor(scope: Construct, id: string, props: RegistryTableProps = {}) {
     super(scope, id);
-    this.table = new TableV2(this, 'Table', {
-      ...(props.tableName ? { tableName: props.tableName } : {}),
-      partitionKey: { name: 'pk', type: AttributeType.STRING },
-      sortKey: { name: 'sk', type: AttributeType.STRING },
-      billing: Billing.onDemand(),
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: props.deletionProtection ?? true,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-    });
+    this.table = pkSkTable(this, props);
   }
 }
