@@ -62,6 +62,25 @@ class UnloadRecorder implements OfflineEngine {
   async close(): Promise<void> {}
 }
 
+/** A view over an S3 source: the sum of amounts over 7 days, per user. */
+function spendView() {
+  const user = entity({ name: 'user', joinKeys: { user_id: 'int64' } });
+  const events = batchSource({
+    name: 'events',
+    path: 's3://bucket/events/',
+    timestampField: 'ts',
+    schema: { user_id: 'int64', ts: 'timestamp', amount: 'float64' },
+  });
+  const view = featureView({
+    name: 'spend',
+    entities: [user],
+    source: events,
+    aggregations: [{ column: 'amount', functions: ['sum'], windows: ['7d'] }],
+  });
+  const validated = validateFeatureRepo(collectDefinitions([user, events, view]));
+  return { view, features: validated.features.get('spend') ?? [] };
+}
+
 let dir: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fstore-athena-compute-'));
@@ -72,27 +91,14 @@ describe('computeFeatures on Athena', () => {
   it('unloads at most 100 days per statement and publishes every day', async () => {
     const store = new FileSystemObjectStore({ root: dir });
     const engine = new UnloadRecorder(store);
-    const user = entity({ name: 'user', joinKeys: { user_id: 'int64' } });
-    const events = batchSource({
-      name: 'events',
-      path: 's3://bucket/events/',
-      timestampField: 'ts',
-      schema: { user_id: 'int64', ts: 'timestamp', amount: 'float64' },
-    });
-    const view = featureView({
-      name: 'spend',
-      entities: [user],
-      source: events,
-      aggregations: [{ column: 'amount', functions: ['sum'], windows: ['7d'] }],
-    });
-    const validated = validateFeatureRepo(collectDefinitions([user, events, view]));
+    const { view, features } = spendView();
 
     const result = await computeFeatures({
       engine,
       store,
       computation: {
         view,
-        features: validated.features.get('spend') ?? [],
+        features,
         sourceRelation: '"db"."raw_events"',
       },
       version: 'v1',
@@ -121,27 +127,14 @@ describe('computeFeatures on Athena', () => {
       const store = new FileSystemObjectStore({ root: dir });
       const failure = new AthenaQueryError({ queryId: 'q-2', state, reason });
       const engine = new UnloadRecorder(store, { unload: 2, error: failure });
-      const user = entity({ name: 'user', joinKeys: { user_id: 'int64' } });
-      const events = batchSource({
-        name: 'events',
-        path: 's3://bucket/events/',
-        timestampField: 'ts',
-        schema: { user_id: 'int64', ts: 'timestamp', amount: 'float64' },
-      });
-      const view = featureView({
-        name: 'spend',
-        entities: [user],
-        source: events,
-        aggregations: [{ column: 'amount', functions: ['sum'], windows: ['7d'] }],
-      });
-      const validated = validateFeatureRepo(collectDefinitions([user, events, view]));
+      const { view, features } = spendView();
 
       const error = await computeFeatures({
         engine,
         store,
         computation: {
           view,
-          features: validated.features.get('spend') ?? [],
+          features,
           sourceRelation: '"db"."raw_events"',
         },
         version: 'v1',
