@@ -3,12 +3,7 @@ import { expiryAfterLastEvent } from '../compute/online-state.js';
 import type { KinesisSourceDefinition } from '../definitions/sources.js';
 import { FstoreError } from '../errors.js';
 import type { ObjectStore } from '../stores/object-store.js';
-import {
-  encodeEntityKey,
-  type JoinKeyValue,
-  MAX_ENTITY_KEY_BYTES,
-  oversizedEntityKey,
-} from '../stores/online-entity-key.js';
+import { MAX_ENTITY_KEY_BYTES, oversizedEntityKey } from '../stores/online-entity-key.js';
 import {
   type OnlineItem,
   type OnlineItemKey,
@@ -24,7 +19,7 @@ import {
   type DeliveredRecord,
   type RefusedRecord,
 } from './delivered-records.js';
-import type { ServedView, ServingCatalog } from './serving-catalog.js';
+import { type ServedView, type ServingCatalog, viewEntityKey } from './serving-catalog.js';
 
 export interface IngestEventsOptions {
   readonly catalog: ServingCatalog;
@@ -182,9 +177,7 @@ export async function ingestEvents(options: IngestEventsOptions): Promise<Ingest
  */
 function unstorableOnline(accepted: AcceptedRecord, views: readonly ServedView[]): string | undefined {
   for (const view of views) {
-    const keys: Record<string, JoinKeyValue> = {};
-    for (const name of view.joinKeys.keys()) keys[name] = accepted.values[name] as JoinKeyValue;
-    const bytes = oversizedEntityKey(encodeEntityKey(keys));
+    const bytes = oversizedEntityKey(viewEntityKey(view, accepted.values));
     if (bytes !== undefined) {
       return `too large: the join keys (${[...view.joinKeys.keys()].join(', ')}) make an entity key of ${bytes} bytes; keys hold at most ${MAX_ENTITY_KEY_BYTES} bytes, so send shorter values`;
     }
@@ -208,9 +201,7 @@ async function foldIntoView(
 ): Promise<{ updated: number; failures: { records: AcceptedRecord[]; error: unknown }[] }> {
   const byEntity = new Map<string, { key: OnlineItemKey; records: AcceptedRecord[] }>();
   for (const accepted of records) {
-    const keys: Record<string, JoinKeyValue> = {};
-    for (const name of view.joinKeys.keys()) keys[name] = accepted.values[name] as JoinKeyValue;
-    const entityKey = encodeEntityKey(keys);
+    const entityKey = viewEntityKey(view, accepted.values);
     const entry = byEntity.get(entityKey);
     if (entry) entry.records.push(accepted);
     else {

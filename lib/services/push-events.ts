@@ -7,17 +7,12 @@ import { closestName } from '../definitions/closest-name.js';
 import type { SourceDefinition } from '../definitions/sources.js';
 import type { ValueType } from '../definitions/value-type.js';
 import type { ObjectStore } from '../stores/object-store.js';
-import {
-  encodeEntityKey,
-  type JoinKeyValue,
-  MAX_ENTITY_KEY_BYTES,
-  oversizedEntityKey,
-} from '../stores/online-entity-key.js';
+import { MAX_ENTITY_KEY_BYTES, oversizedEntityKey } from '../stores/online-entity-key.js';
 import type { OnlineItemKey, OnlineStore } from '../stores/online-store.js';
 import { landRawRows, OFFLINE_PUSH_ID_PREFIX, ONLINE_PUSH_ID_PREFIX } from '../stores/raw-landing.js';
 import { OnlineRequestError } from './get-online-features.js';
 import type { PushRequest, PushResult } from './push-request.js';
-import type { ServedView, ServingCatalog } from './serving-catalog.js';
+import { type ServedView, type ServingCatalog, viewEntityKey } from './serving-catalog.js';
 
 export interface PushEventsOptions {
   readonly catalog: ServingCatalog;
@@ -206,7 +201,6 @@ async function foldIntoView(store: OnlineStore, view: ServedView, rows: readonly
 
 /** A pushed row's entity key for a view, or the request's error: a missing join key, or a key too long to store. */
 function entityKeyOfRow(view: ServedView, row: Row): string {
-  const keys: Record<string, JoinKeyValue> = {};
   for (const name of view.joinKeys.keys()) {
     const value = row.values[name];
     if (value === null || value === undefined) {
@@ -215,9 +209,8 @@ function entityKeyOfRow(view: ServedView, row: Row): string {
         `a pushed row has no "${name}", the join key view "${view.definition.name}" needs`,
       );
     }
-    keys[name] = value as JoinKeyValue;
   }
-  const entityKey = encodeEntityKey(keys);
+  const entityKey = viewEntityKey(view, row.values);
   const bytes = oversizedEntityKey(entityKey);
   if (bytes !== undefined) {
     throw new OnlineRequestError(

@@ -4,6 +4,7 @@ import type { ResolvedFeature } from '../definitions/resolved-features.js';
 import type { ValidatedFeatureRepo } from '../definitions/validate-feature-repo.js';
 import type { JoinKeyType } from '../definitions/value-type.js';
 import type { AppliedRepo } from '../registry/repo-from-registry.js';
+import { encodeEntityKey, type JoinKeyValue } from '../stores/online-entity-key.js';
 
 /** A feature view as the online path needs it: its definition, features, version, state layout, join keys. */
 export interface ServedView {
@@ -42,4 +43,11 @@ export function servingCatalog(applied: AppliedRepo): ServingCatalog {
     });
   }
   return { validated: applied.validated, views };
+}
+
+/** The encoded entity key of a row's values (join key values present) for a view: its online items' `pk`. */
+export function viewEntityKey(view: ServedView, values: Readonly<Record<string, unknown>>): string {
+  const keys: Record<string, JoinKeyValue> = {};
+  for (const name of view.joinKeys.keys()) keys[name] = values[name] as JoinKeyValue;
+  return encodeEntityKey(keys);
 }
