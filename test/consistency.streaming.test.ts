@@ -212,5 +212,5 @@ describe('streamed online features', () => {
     await fc.assert(fc.asyncProperty(fc.array(streamEvent, { minLength: 1, maxLength: 120 }), runScenario), {
       numRuns: 3,
     });
-  }, 120_000);
+  }, 300_000);
 });

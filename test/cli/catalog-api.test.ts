@@ -68,7 +68,7 @@ beforeAll(async () => {
   );
   await fstore('apply');
   serve = await startServe(repo, { ...DEFAULT_SERVE_OPTIONS, port: 0, refreshMs: 0 }, () => {});
-}, 60_000);
+}, 300_000);
 
 afterAll(async () => {
   await serve?.close();

@@ -53,7 +53,7 @@ beforeAll(async () => {
   await fstore('compute', '--view', USER_STATS, '--start', '2024-01-01', '--end', DATA_END);
   await fstore('materialize-incremental', '--views', USER_STATS, '--end', DATA_END);
   serve = await startServe(repo, { ...DEFAULT_SERVE_OPTIONS, port: 0, refreshMs: 0 }, () => {});
-}, 60_000);
+}, 300_000);
 
 afterAll(async () => {
   await serve?.close();
@@ -71,7 +71,7 @@ async function expectResults(page: Page, expected: readonly string[]): Promise<v
   await expect
     .poll(
       async () => ((await page.getAttribute('body', 'data-state')) === 'results' ? resultNames(page) : []),
-      { timeout: 5_000, interval: 50 },
+      { timeout: 60_000, interval: 50 },
     )
     .toEqual(expected);
 }
@@ -90,7 +90,7 @@ async function expectDetailOf(page: Page, name: string): Promise<void> {
         (await page.getAttribute('body', 'data-state')) === 'detail'
           ? page.textContent('#detail-name')
           : undefined,
-      { timeout: 5_000, interval: 50 },
+      { timeout: 60_000, interval: 50 },
     )
     .toBe(name);
 }
@@ -105,7 +105,7 @@ describe('the feature catalog page (GET /ui) in headless Chromium', () => {
     const url = serve?.url ?? '';
     let browser: Browser | undefined;
     try {
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 15_000 });
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 120_000 });
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       const problems: string[] = [];
       page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
@@ -117,7 +117,7 @@ describe('the feature catalog page (GET /ui) in headless Chromium', () => {
       });
 
       await page.goto(`${url}/ui`);
-      await page.waitForSelector('body[data-state="results"]', { timeout: 5_000 });
+      await page.waitForSelector('body[data-state="results"]', { timeout: 60_000 });
       expect(await page.locator('#results li.result').count()).toBe(10);
       expect(await page.textContent('#meta')).toMatch(/^project transactions · registry revision 2 · read /);
 
@@ -234,5 +234,5 @@ describe('the feature catalog page (GET /ui) in headless Chromium', () => {
     } finally {
       await browser?.close();
     }
-  }, 30_000);
+  }, 300_000);
 });

@@ -1163,7 +1163,7 @@ describe('fstore serve', () => {
     );
     try {
       const url = await new Promise<string>((resolveUrl, reject) => {
-        const timer = setTimeout(() => reject(new Error(`serve did not start: ${stdout}`)), 15_000);
+        const timer = setTimeout(() => reject(new Error(`serve did not start: ${stdout}`)), 120_000);
         child.stdout.on('data', () => {
           const match = /fstore serve: (http:\/\/127\.0\.0\.1:\d+) /.exec(stdout);
           if (match?.[1]) {

@@ -272,7 +272,7 @@ describe.skipIf(!existsSync(CHROMIUM) || !playwright)('the report in headless Ch
     const browser = await playwright?.chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      timeout: 10_000,
+      timeout: 120_000,
     });
     if (!browser) throw new Error('no browser');
     try {
@@ -290,10 +290,10 @@ describe.skipIf(!existsSync(CHROMIUM) || !playwright)('the report in headless Ch
       page.on('request', (request) => {
         if (request.url() !== pathToFileURL(file).href) requests.push(request.url());
       });
-      await page.goto(pathToFileURL(file).href, { waitUntil: 'load', timeout: 10_000 });
+      await page.goto(pathToFileURL(file).href, { waitUntil: 'load', timeout: 120_000 });
       // Page code as text: the tests compile without the DOM's types.
       await page.waitForFunction("document.body.hasAttribute('data-charts-drawn')", undefined, {
-        timeout: 5_000,
+        timeout: 60_000,
       });
       const drawn = await page.evaluate(`(() => {
         const instances = Object.values(window.Chart.instances);
@@ -319,5 +319,5 @@ describe.skipIf(!existsSync(CHROMIUM) || !playwright)('the report in headless Ch
     } finally {
       await browser.close();
     }
-  }, 20_000);
+  }, 300_000);
 });

@@ -45,7 +45,7 @@ beforeAll(async () => {
     if (code !== 0) throw new Error(`fstore ${args.join(' ')} exited ${code}`);
   }
   serve = await startServe(repo, { ...DEFAULT_SERVE_OPTIONS, port: 0, refreshMs: 60_000 }, () => {});
-}, 60_000);
+}, 300_000);
 
 afterAll(async () => {
   agent.destroy();
