@@ -1,11 +1,13 @@
 import { type Dirent, existsSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
+import { TIME_FORMS } from '../compute/source-values.js';
 import { DUCKDB_DIALECT } from '../compute/sql-dialect.js';
 import { quoteIdentifier, stringLiteral } from '../compute/sql-literals.js';
 import type { BatchSourceDefinition, SourceDefinition } from '../definitions/sources.js';
 import type { ValueType } from '../definitions/value-type.js';
 import { FstoreError } from '../errors.js';
 import type { DuckDBEngine } from './duckdb-engine.js';
+import { checkedTextTimeSql, storedTimeSql, textTimeSql } from './duckdb-time.js';
 import { rawSourcePrefix } from './offline-layout.js';
 import { RECORD_ID_COLUMN } from './raw-landing.js';
 
@@ -76,7 +78,10 @@ export function duckdbSourceRelation(
   if (isWithin(path, rawDir) || isWithin(rawDir, path) || !holdsParquet(rawDir)) return declared;
   const q = quoteIdentifier;
   const columns = (Object.entries(source.schema) as [string, ValueType][])
-    .map(([column, type]) => `CAST(${q(column)} AS ${DUCKDB_DIALECT.sqlType(type)}) AS ${q(column)}`)
+    .map(
+      ([column, type]) =>
+        `${type === 'timestamp' ? storedTimeSql(q(column)) : `CAST(${q(column)} AS ${DUCKDB_DIALECT.sqlType(type)})`} AS ${q(column)}`,
+    )
     .join(', ');
   const id = q(RECORD_ID_COLUMN);
   // hive_partitioning off: raw files are read by the declared columns only, so a source column named dt
@@ -86,19 +91,84 @@ export function duckdbSourceRelation(
   return `(SELECT ${columns} FROM ${declared} UNION ALL SELECT ${columns} FROM ${landed}${which} QUALIFY ${id} IS NULL OR row_number() OVER (PARTITION BY ${id}) = 1) AS source_rows`;
 }
 
-/** The declared path's table function: CSV with the declared types, Parquet as stored. */
+/**
+ * The declared path's rows. CSV is read with the declared types, except that timestamp columns are read
+ * as text and parsed by the one rule for times (`textTimeSql`, the same as `parseEventTime`), so an offset
+ * is honoured and a value that is not a time stops the job with an error naming the source, column, file
+ * and value. Parquet is read as stored, its timestamp columns (TIMESTAMP of any unit, TIMESTAMP WITH TIME
+ * ZONE, DATE) taken as the instants they hold, at millisecond precision (`storedTimeSql`).
+ */
 function declaredRelation(source: BatchSourceDefinition, repoDir: string): string {
+  const { target, isFolder } = declaredTarget(source, repoDir);
+  const times = timestampColumns(source);
+  if (source.format === 'csv') {
+    if (times.length === 0) return csvReader(source, target);
+    const file = quoteIdentifier(FILE_COLUMN);
+    const replaced = times.map(
+      (column) =>
+        `${checkedTextTimeSql(quoteIdentifier(column), notATimeSql(source, column, file))} AS ${quoteIdentifier(column)}`,
+    );
+    return `(SELECT * EXCLUDE (${file}) REPLACE (${replaced.join(', ')}) FROM ${csvReader(source, target, { filenames: true })})`;
+  }
+  const reader = parquetReader(target, isFolder);
+  if (times.length === 0) return reader;
+  const replaced = times.map(
+    (column) => `${storedTimeSql(quoteIdentifier(column))} AS ${quoteIdentifier(column)}`,
+  );
+  return `(SELECT * REPLACE (${replaced.join(', ')}) FROM ${reader})`;
+}
+
+/** `read_parquet` of a source's file(s), as stored (a folder's Hive partitions such as dt=... as columns). */
+function parquetReader(target: string, isFolder: boolean): string {
+  return `read_parquet(${stringLiteral(target)}, hive_partitioning = ${isFolder ? 'true' : 'false'}, union_by_name = true)`;
+}
+
+/** The column naming each CSV row's file while its times are parsed (dropped from the rows). */
+const FILE_COLUMN = '__fstore_file';
+
+/** The declared path, or the glob of its files when it is a folder. */
+function declaredTarget(
+  source: BatchSourceDefinition,
+  repoDir: string,
+): { readonly target: string; readonly isFolder: boolean } {
   const path = localSourcePath(source, repoDir);
   const isFolder = existsSync(path) && statSync(path).isDirectory();
-  if (source.format === 'csv') {
-    const types = Object.entries(source.schema)
-      .map(([column, type]) => `${stringLiteral(column)}: ${stringLiteral(DUCKDB_DIALECT.sqlType(type))}`)
-      .join(', ');
-    const target = isFolder ? join(path, '**', '*.csv') : path;
-    return `read_csv(${stringLiteral(target)}, header = true, types = {${types}})`;
+  return {
+    target: isFolder ? join(path, '**', source.format === 'csv' ? '*.csv' : '*.parquet') : path,
+    isFolder,
+  };
+}
+
+function timestampColumns(source: BatchSourceDefinition): string[] {
+  return (Object.entries(source.schema) as [string, ValueType][])
+    .filter(([, type]) => type === 'timestamp')
+    .map(([column]) => column);
+}
+
+/**
+ * `read_csv` of a source's file(s): declared columns with their types (timestamps as VARCHAR, for the
+ * one rule to parse), or sniffed ones when `typed` is false; `filenames` adds `FILE_COLUMN`.
+ */
+function csvReader(
+  source: BatchSourceDefinition,
+  target: string,
+  options: { readonly typed?: boolean; readonly filenames?: boolean } = {},
+): string {
+  const settings = [stringLiteral(target), 'header = true'];
+  if (options.typed !== false) {
+    const types = (Object.entries(source.schema) as [string, ValueType][]).map(
+      ([column, type]) =>
+        `${stringLiteral(column)}: ${stringLiteral(type === 'timestamp' ? 'VARCHAR' : DUCKDB_DIALECT.sqlType(type))}`,
+    );
+    settings.push(`types = {${types.join(', ')}}`);
   }
-  const target = isFolder ? join(path, '**', '*.parquet') : path;
-  return `read_parquet(${stringLiteral(target)}, hive_partitioning = ${isFolder ? 'true' : 'false'}, union_by_name = true)`;
+  if (options.filenames) settings.push(`filename = ${stringLiteral(FILE_COLUMN)}`);
+  return `read_csv(${settings.join(', ')})`;
+}
+
+/** The error for a CSV value that is not a time, as a SQL string expression (`file` names the file). */
+function notATimeSql(source: BatchSourceDefinition, column: string, file: string): string {
+  return `${stringLiteral(`source "${source.name}": column "${column}" in `)} || ${file} || ' has "' || ${quoteIdentifier(column)} || ${stringLiteral(`", which is not a time; write ${TIME_FORMS}`)}`;
 }
 
 /** True when `path` is `folder` or inside it (both absolute). */
@@ -144,9 +214,11 @@ export async function checkLocalSource(
     );
   }
   const relation = declaredRelation(source, repoDir);
-  // CSV columns are checked by name first (the typed reader refuses a missing column without saying
-  // which file), then a sample is parsed with the declared types.
-  const untyped = source.format === 'csv' ? relation.replace(/, types = \{[^}]*\}\)$/, ')') : relation;
+  const { target, isFolder } = declaredTarget(source, repoDir);
+  // Columns are checked by name and stored type first (the typed CSV reader refuses a missing column
+  // without saying which file), then a CSV sample is parsed with the declared types.
+  const untyped =
+    source.format === 'csv' ? csvReader(source, target, { typed: false }) : parquetReader(target, isFolder);
   let described: Record<string, unknown>[];
   try {
     described = await engine.query(`DESCRIBE SELECT * FROM ${untyped}`);
@@ -171,6 +243,7 @@ export async function checkLocalSource(
     }
   }
   if (source.format === 'csv') {
+    await checkCsvTimes(engine, source, target);
     try {
       await engine.query(`SELECT * FROM ${relation} LIMIT ${CSV_SAMPLE_ROWS}`);
     } catch (error) {
@@ -180,6 +253,38 @@ export async function checkLocalSource(
       );
     }
   }
+}
+
+/**
+ * Reports the first value of a CSV sample's timestamp columns that is not a time, with its file and
+ * line (counted as the header's line plus the data row's number, so a quoted field spanning lines
+ * before it shifts the count).
+ */
+async function checkCsvTimes(
+  engine: DuckDBEngine,
+  source: BatchSourceDefinition,
+  target: string,
+): Promise<void> {
+  const times = timestampColumns(source);
+  if (times.length === 0) return;
+  const q = quoteIdentifier;
+  const notATime = (column: string) => `(${q(column)} IS NOT NULL AND ${textTimeSql(q(column))} IS NULL)`;
+  const sample = `SELECT * FROM ${csvReader(source, target, { filenames: true })} LIMIT ${CSV_SAMPLE_ROWS}`;
+  const [bad] = await engine.query(
+    `SELECT ${q(FILE_COLUMN)}, ${times.map((column) => `CASE WHEN ${notATime(column)} THEN ${q(column)} END AS ${q(column)}`).join(', ')} FROM (${sample}) WHERE ${times.map(notATime).join(' OR ')} LIMIT 1`,
+  );
+  if (!bad) return;
+  const file = String(bad[FILE_COLUMN]);
+  const column = times.find((name) => bad[name] !== null && bad[name] !== undefined) ?? '';
+  const value = String(bad[column]);
+  // One file read in order: the streaming row_number() follows the file's rows.
+  const [found] = await engine.query(
+    `SELECT "line" FROM (SELECT row_number() OVER () + 1 AS "line", ${q(column)} FROM ${csvReader(source, file)}) WHERE ${q(column)} = ${stringLiteral(value)} LIMIT 1`,
+  );
+  const line = found ? ` line ${String(found.line)}` : '';
+  throw new SourceDataError(
+    `source "${source.name}": column "${column}" in ${file}${line} has "${value}", which is not a time; write ${TIME_FORMS}`,
+  );
 }
 
 /** Rows of a CSV source parsed with the declared types before a job starts. */
