@@ -5,6 +5,7 @@ import {
   type HistoricalViewRequest,
   historicalFeaturesSql,
 } from '../compute/feature-queries.js';
+import { parseEventTime, TIME_FORMS } from '../compute/source-values.js';
 import { DUCKDB_DIALECT } from '../compute/sql-dialect.js';
 import { quoteIdentifier as q, stringLiteral, timestampLiteral } from '../compute/sql-literals.js';
 import { expressionReferences } from '../definitions/expression.js';
@@ -12,6 +13,7 @@ import type { FeatureViewDefinition } from '../definitions/feature-view.js';
 import type { ValidatedFeatureRepo } from '../definitions/validate-feature-repo.js';
 import { FstoreError } from '../errors.js';
 import type { DuckDBEngine } from '../stores/duckdb-engine.js';
+import { storedTimeSql, textTimeSql } from '../stores/duckdb-time.js';
 import {
   FeatureNameCollisionError,
   featureNameCollisions,
@@ -74,8 +76,7 @@ export async function getHistoricalFeatures(
       `feature names collide: ${collisions.map(([name, views]) => `${name} (${views.join(', ')})`).join('; ')}; ask for full feature names (--full-feature-names) to name them view__feature`,
     );
   }
-  const spineColumns = await loadSpine(engine, options.spine);
-  const timestampColumn = await chooseTimestampColumn(engine, spineColumns, options);
+  const { columns: spineColumns, timestampColumn } = await loadSpine(engine, options.spine, options);
 
   const byView = new Map<string, Set<string>>();
   for (const { view, feature } of requested) byView.set(view, (byView.get(view) ?? new Set()).add(feature));
@@ -149,58 +150,156 @@ export async function getHistoricalFeatures(
   return { out, rows: written.rows, columns: described.map((row) => String(row.column_name)), preview };
 }
 
-/** The requested features as (view, feature) pairs, whole views expanded; unknown names are reported together. */
-/** Loads the spine into a table with `__row`, the input order; returns its columns. */
-async function loadSpine(engine: DuckDBEngine, spine: string | readonly SpineRow[]): Promise<string[]> {
-  if (typeof spine === 'string') {
-    const path = resolve(spine);
-    if (!existsSync(path)) throw new SpineError(`spine file ${path} does not exist`);
-    const extension = extname(path).toLowerCase();
-    const reader =
-      extension === '.csv'
-        ? `read_csv(${stringLiteral(path)}, header = true)`
-        : extension === '.parquet'
-          ? `read_parquet(${stringLiteral(path)})`
-          : undefined;
-    if (!reader)
-      throw new SpineError(`spine file ${path} is neither .csv nor .parquet; convert it to one of them`);
-    // A table keeps insertion order in its rowid, which becomes the output order.
-    await engine.run(`CREATE OR REPLACE TEMP TABLE "__spine_input" AS SELECT * FROM ${reader}`);
-  } else {
-    await loadSpineRows(engine, spine);
+/** How a spine's types look before its times are read: DuckDB's column types by name, in order. */
+type SpineTypes = ReadonlyMap<string, string>;
+
+const TIME_TYPE = /^(TIMESTAMP|DATE)/;
+
+/**
+ * Loads the spine into a table with `__row`, the input order, and its times read by the one rule for
+ * times (DESIGN.md section 3, as `parseEventTime`): the timestamp column and every other column typed as
+ * a timestamp become UTC instants at millisecond precision, so an offset is honoured. CSV times are read
+ * as text and parsed (DuckDB's type detection would drop an offset from a column it typed TIMESTAMP);
+ * Parquet times are read as stored, text ones parsed; rows take Dates, text and epoch milliseconds.
+ * Returns the columns and the timestamp column.
+ */
+async function loadSpine(
+  engine: DuckDBEngine,
+  spine: string | readonly SpineRow[],
+  options: HistoricalFeaturesOptions,
+): Promise<{ columns: string[]; timestampColumn: string }> {
+  if (typeof spine !== 'string') return loadSpineRows(engine, spine, options);
+  const path = resolve(spine);
+  if (!existsSync(path)) throw new SpineError(`spine file ${path} does not exist`);
+  const extension = extname(path).toLowerCase();
+  if (extension !== '.csv' && extension !== '.parquet')
+    throw new SpineError(`spine file ${path} is neither .csv nor .parquet; convert it to one of them`);
+  const csv = extension === '.csv';
+  const sniffed = csv
+    ? `read_csv(${stringLiteral(path)}, header = true)`
+    : `read_parquet(${stringLiteral(path)})`;
+  const types: SpineTypes = new Map(
+    (await engine.query(`DESCRIBE SELECT * FROM ${sniffed}`)).map((row) => [
+      String(row.column_name),
+      String(row.column_type),
+    ]),
+  );
+  const columns = [...types.keys()];
+  checkReservedColumn(columns);
+  const timestampColumn = chooseTimestampColumn(types, options);
+  const timeColumns = columns.filter(
+    (column) => column === timestampColumn || /^TIMESTAMP/.test(types.get(column) ?? ''),
+  );
+  const reader = csv
+    ? `read_csv(${stringLiteral(path)}, header = true, types = {${timeColumns.map((column) => `${stringLiteral(column)}: 'VARCHAR'`).join(', ')}})`
+    : sniffed;
+  // A table keeps insertion order in its rowid, which becomes the output order.
+  await engine.run(`CREATE OR REPLACE TEMP TABLE "__spine_input" AS SELECT * FROM ${reader}`);
+  const replaced: string[] = [];
+  for (const column of timeColumns) {
+    const type = csv ? 'VARCHAR' : (types.get(column) ?? '');
+    if (type === 'VARCHAR') {
+      await checkSpineTimes(engine, column, (rowid) =>
+        csv ? `${path} line ${rowid + 2}` : `${path} row ${rowid + 1}`,
+      );
+      replaced.push(`${textTimeSql(q(column))} AS ${q(column)}`);
+    } else if (TIME_TYPE.test(type)) {
+      replaced.push(`${storedTimeSql(q(column))} AS ${q(column)}`);
+    } else {
+      throw new SpineError(
+        `the spine's timestamp column "${column}" in ${path} is ${type}, not a time; store times as Parquet timestamps or as ${TIME_FORMS}`,
+      );
+    }
   }
-  const columns = (await engine.query('DESCRIBE SELECT * FROM "__spine_input"')).map((row) =>
-    String(row.column_name),
-  );
-  if (columns.includes('__row'))
-    throw new SpineError('the spine has a column named __row, which fstore reserves; rename it');
+  const select = replaced.length > 0 ? `* REPLACE (${replaced.join(', ')})` : '*';
   await engine.run(
-    `CREATE OR REPLACE TEMP TABLE ${q(SPINE)} AS SELECT *, rowid AS "__row" FROM "__spine_input"`,
+    `CREATE OR REPLACE TEMP TABLE ${q(SPINE)} AS SELECT ${select}, rowid AS "__row" FROM "__spine_input"`,
   );
-  return columns;
+  return { columns, timestampColumn };
 }
 
-async function loadSpineRows(engine: DuckDBEngine, rows: readonly SpineRow[]): Promise<void> {
+function checkReservedColumn(columns: readonly string[]): void {
+  if (columns.includes('__row'))
+    throw new SpineError('the spine has a column named __row, which fstore reserves; rename it');
+}
+
+/** Reports the first text value of a loaded spine column that is not a time, placed by `where(rowid)`. */
+async function checkSpineTimes(
+  engine: DuckDBEngine,
+  column: string,
+  where: (rowid: number) => string,
+): Promise<void> {
+  const [bad] = await engine.query(
+    `SELECT rowid AS "rowid", ${q(column)} AS "value" FROM "__spine_input" WHERE ${q(column)} IS NOT NULL AND ${textTimeSql(q(column))} IS NULL ORDER BY rowid LIMIT 1`,
+  );
+  if (bad) {
+    throw new SpineError(
+      `the spine's column "${column}" in ${where(Number(bad.rowid))} has "${String(bad.value)}", which is not a time; write ${TIME_FORMS}`,
+    );
+  }
+}
+
+/**
+ * Loads spine rows. Timestamp column values are Dates, text in the one grammar of times or epoch
+ * milliseconds (as a push takes them); other columns are typed by their values (all Dates: TIMESTAMP).
+ */
+async function loadSpineRows(
+  engine: DuckDBEngine,
+  rows: readonly SpineRow[],
+  options: HistoricalFeaturesOptions,
+): Promise<{ columns: string[]; timestampColumn: string }> {
   if (rows.length === 0) throw new SpineError('the spine has no rows');
   const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
-  const types = columns.map((column) => {
-    const values = rows.map((row) => row[column]).filter((value) => value !== null && value !== undefined);
-    if (values.every((value) => value instanceof Date)) return 'TIMESTAMP';
-    if (values.every((value) => typeof value === 'boolean')) return 'BOOLEAN';
-    if (values.every((value) => typeof value === 'number' && Number.isInteger(value))) return 'BIGINT';
-    if (values.every((value) => typeof value === 'number')) return 'DOUBLE';
-    return 'VARCHAR';
-  });
+  checkReservedColumn(columns);
+  const types: SpineTypes = new Map(
+    columns.map((column) => {
+      const values = rows.map((row) => row[column]).filter((value) => value !== null && value !== undefined);
+      if (values.every((value) => value instanceof Date)) return [column, 'TIMESTAMP'];
+      if (values.every((value) => typeof value === 'boolean')) return [column, 'BOOLEAN'];
+      if (values.every((value) => typeof value === 'number' && Number.isInteger(value)))
+        return [column, 'BIGINT'];
+      if (values.every((value) => typeof value === 'number')) return [column, 'DOUBLE'];
+      return [column, 'VARCHAR'];
+    }),
+  );
+  const timestampColumn = chooseTimestampColumn(types, options);
+  const typeOf = (column: string) =>
+    column === timestampColumn ? 'TIMESTAMP' : (types.get(column) ?? 'VARCHAR');
   await engine.run(
-    `CREATE OR REPLACE TEMP TABLE "__spine_input" (${columns.map((column, index) => `${q(column)} ${types[index]}`).join(', ')})`,
+    `CREATE OR REPLACE TEMP TABLE "__spine_input" (${columns.map((column) => `${q(column)} ${typeOf(column)}`).join(', ')})`,
   );
   for (let start = 0; start < rows.length; start += 1000) {
     const values = rows
       .slice(start, start + 1000)
-      .map((row) => `(${columns.map((column) => literalOf(row[column] ?? null)).join(', ')})`)
+      .map(
+        (row, offset) =>
+          `(${columns
+            .map((column) =>
+              column === timestampColumn
+                ? spineTimeLiteral(column, start + offset, row[column] ?? null)
+                : literalOf(row[column] ?? null),
+            )
+            .join(', ')})`,
+      )
       .join(', ');
     await engine.run(`INSERT INTO "__spine_input" VALUES ${values}`);
   }
+  await engine.run(
+    `CREATE OR REPLACE TEMP TABLE ${q(SPINE)} AS SELECT *, rowid AS "__row" FROM "__spine_input"`,
+  );
+  return { columns, timestampColumn };
+}
+
+/** A row spine's time as a SQL TIMESTAMP: a Date, text read by `parseEventTime`, or epoch milliseconds. */
+function spineTimeLiteral(column: string, index: number, value: SpineRow[string]): string {
+  if (value === null) return 'NULL';
+  const ms = value instanceof Date ? value.getTime() : parseEventTime(value);
+  if (ms === undefined || !Number.isFinite(ms)) {
+    throw new SpineError(
+      `the spine's column "${column}" in spine[${index}] is ${value instanceof Date ? 'an invalid Date' : JSON.stringify(value)}, which is not a time; give a Date, epoch milliseconds or ${TIME_FORMS}`,
+    );
+  }
+  return timestampLiteral(new Date(ms));
 }
 
 function literalOf(value: string | number | boolean | Date | null): string {
@@ -214,11 +313,9 @@ function literalOf(value: string | number | boolean | Date | null): string {
   return stringLiteral(value);
 }
 
-async function chooseTimestampColumn(
-  engine: DuckDBEngine,
-  columns: readonly string[],
-  options: HistoricalFeaturesOptions,
-): Promise<string> {
+/** The spine's time column: the one named, else `event_timestamp`, else its only column typed as a time. */
+function chooseTimestampColumn(types: SpineTypes, options: HistoricalFeaturesOptions): string {
+  const columns = [...types.keys()];
   if (options.timestampColumn !== undefined) {
     if (!columns.includes(options.timestampColumn)) {
       throw new SpineError(
@@ -228,10 +325,7 @@ async function chooseTimestampColumn(
     return options.timestampColumn;
   }
   if (columns.includes('event_timestamp')) return 'event_timestamp';
-  const described = await engine.query(`DESCRIBE SELECT * FROM ${q(SPINE)}`);
-  const timestamps = described
-    .filter((row) => /^(TIMESTAMP|DATE)/.test(String(row.column_type)) && row.column_name !== '__row')
-    .map((row) => String(row.column_name));
+  const timestamps = columns.filter((column) => TIME_TYPE.test(types.get(column) ?? ''));
   if (timestamps.length === 1 && timestamps[0]) return timestamps[0];
   throw new SpineError(
     timestamps.length === 0
