@@ -15,6 +15,7 @@ import { validatePublished } from '../services/validate-published.js';
 import { batchSourceOf } from '../stores/duckdb-source.js';
 import { withOfflinePlatform } from './offline-platform.js';
 import { withRegistry } from './open-registry.js';
+import { instant } from './option-parsers.js';
 import { formatCount, ProgressLine } from './progress.js';
 import { formatCell, textTable } from './text-table.js';
 
@@ -24,16 +25,6 @@ export interface OfflineCommandOutput {
   printJson(value: unknown): void;
   progress(text: string): void;
   repoDir(): string;
-}
-
-/** `2024-01-31` (midnight UTC) or any ISO 8601 instant. */
-export function parseInstant(value: string): Date {
-  const text = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00.000Z` : value;
-  const date = new Date(text);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(date.getTime())) {
-    throw new InvalidArgumentError('expected a date (2024-01-31) or an ISO 8601 time (2024-01-31T12:00:00Z)');
-  }
-  return date;
 }
 
 function parseDay(value: string): string {
@@ -115,8 +106,8 @@ export function registerOfflineCommands(program: Command, output: OfflineCommand
     .command('compute')
     .description('compute a feature view over a time range into day partitions of the offline store')
     .requiredOption('--view <name>', 'feature view to compute')
-    .requiredOption('--start <time>', 'first instant included (2024-01-01 or an ISO time)', parseInstant)
-    .requiredOption('--end <time>', 'first instant excluded', parseInstant)
+    .requiredOption('--start <time>', 'first instant included (2024-01-01 or an ISO time)', instant)
+    .requiredOption('--end <time>', 'first instant excluded', instant)
     .option('--json', 'print the result as JSON')
     .action(async (options: { view: string; start: Date; end: Date; json?: boolean }) => {
       const repo = await loadFeatureRepo(output.repoDir());

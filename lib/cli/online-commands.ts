@@ -10,9 +10,9 @@ import {
 } from '../services/materialize.js';
 import type { ServingCatalog } from '../services/serving-catalog.js';
 import type { OfflineCommandOutput } from './offline-commands.js';
-import { parseInstant } from './offline-commands.js';
 import { withOfflinePlatform } from './offline-platform.js';
 import { withOnlinePlatform } from './online-platform.js';
+import { instant } from './option-parsers.js';
 import { formatCount, ProgressLine } from './progress.js';
 import { formatCell, textTable } from './text-table.js';
 
@@ -38,8 +38,8 @@ export function registerOnlineCommands(program: Command, output: OfflineCommandO
     .command('materialize')
     .description('load feature views into the online store as of --end, for entities with rows since --start')
     .option('--views <names>', 'comma-separated feature views (default: every online view)', viewList)
-    .option('--start <time>', 'only entities with rows at or after this time (default: all)', parseInstant)
-    .option('--end <time>', 'the time the values are as of (default: now)', parseInstant)
+    .option('--start <time>', 'only entities with rows at or after this time (default: all)', instant)
+    .option('--end <time>', 'the time the values are as of (default: now)', instant)
     .option('--json', 'print the result as JSON')
     .action(async (options: { views?: string[]; start?: Date; end?: Date; json?: boolean }) => {
       const result = await runMaterialize(output, options, false);
@@ -50,7 +50,7 @@ export function registerOnlineCommands(program: Command, output: OfflineCommandO
     .command('materialize-incremental')
     .description('load feature views into the online store from where the last run stopped up to --end')
     .option('--views <names>', 'comma-separated feature views (default: every online view)', viewList)
-    .option('--end <time>', 'the time the values are as of (default: now)', parseInstant)
+    .option('--end <time>', 'the time the values are as of (default: now)', instant)
     .option('--json', 'print the result as JSON')
     .action(async (options: { views?: string[]; end?: Date; json?: boolean }) => {
       const result = await runMaterialize(output, options, true);
