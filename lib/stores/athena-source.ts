@@ -20,6 +20,15 @@ import { RECORD_ID_COLUMN } from './raw-landing.js';
  *
  * `landedRows`, a condition on the landed rows (e.g. `BATCH_PART_ROWS`), keeps only some of them. The
  * stack's Glue table declares `_record_id` (Parquet files without it read as null).
+ *
+ * Times: the Glue table is Parquet and declares each timestamp column `timestamp`, so no text time
+ * reaches Athena and the rule for parsing text (`parseEventTime`) has nothing to do here. Rows landed from
+ * pushes and streams were parsed by that rule and are written as whole milliseconds, exact on both
+ * engines. Batch data put in `raw/<source>/` must store its times as Parquet timestamps; Athena reads a
+ * Parquet timestamp as its UTC instant (one without zone as UTC wall-clock time, like the local engine)
+ * at millisecond precision. How Athena's reader treats digits finer than milliseconds (cut or rounded)
+ * is Athena's and is untested here: the local engine cuts them, so data stored in whole milliseconds
+ * reads the same on both.
  */
 export function athenaSourceRelation(
   source: BatchSourceDefinition,
