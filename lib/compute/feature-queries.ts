@@ -4,6 +4,7 @@ import { expressionSql } from './expression-sql.js';
 import type { SqlDialect } from './sql-dialect.js';
 import { quoteIdentifier as q, timestampLiteral } from './sql-literals.js';
 import { type ViewComputation, viewFeaturesSql } from './view-features-sql.js';
+import { aggregationWindow, windowLookbackMs } from './window-kernel.js';
 
 /** Name of the time column in computed feature rows and of the partition column. */
 export const EVENT_TIMESTAMP = 'event_timestamp';
@@ -19,7 +20,7 @@ export function lookbackMs(features: readonly ResolvedFeature[]): number | undef
   for (const feature of features) {
     const origin = feature.origin;
     if (origin.kind === 'aggregation')
-      longest = Math.max(longest, (origin.windowMs ?? 0) + (origin.hopMs ?? 0));
+      longest = Math.max(longest, windowLookbackMs(aggregationWindow(origin, feature.name)));
     else if (origin.kind !== 'derived') return undefined;
   }
   return longest;

@@ -1,7 +1,8 @@
 import type { ResolvedFeature } from '../definitions/resolved-features.js';
 import { type ExpressionValue, evaluateExpression } from './evaluate-expression.js';
-import { compareScalars } from './online-fold.js';
-import type { OnlineScalar, OnlineStateLayout, TileStats, ViewState } from './online-state.js';
+import type { OnlineScalar, OnlineStateLayout, ViewState } from './online-state.js';
+import { AggregateOverflowError, type WindowMoments, WindowMomentsAccumulator } from './tile-moments.js';
+import { type AggregationWindow, aggregationWindow, windowStart, windowTiles } from './window-kernel.js';
 
 const DAY_MS = 86_400_000;
 
@@ -45,7 +46,7 @@ export function viewFeaturesAt(
     );
   }
   const served = new Map<string, ServedFeature>();
-  const merged = new Map<string, TileStats>();
+  const merged = new Map<string, WindowMoments>();
   const eventTs = state.eventTs;
   const present = (value: OnlineValue): ServedFeature => ({
     value,
@@ -75,22 +76,25 @@ export function viewFeaturesAt(
         break;
       }
       case 'aggregation': {
-        const hopMs = origin.hopMs ?? 1;
-        const windowStart = Math.floor(t / hopMs) * hopMs - (origin.windowMs ?? 0);
+        const window = aggregationWindow(origin, feature.name);
         if (origin.function === 'last') {
           const newest = (state.recent[origin.column] ?? []).find(([ts]) => ts < t);
-          const value = newest && newest[0] >= windowStart ? newest[1] : null;
+          const value = newest && newest[0] >= windowStart(t, window) ? newest[1] : null;
           served.set(feature.name, present(asValue(origin.column, value)));
           break;
         }
         // Functions over one (hop, window, column) share one merge of its tiles.
-        const mergeKey = `${hopMs}:${windowStart}:${origin.column}`;
-        let stats = merged.get(mergeKey);
-        if (!stats) {
-          stats = windowStats(state, hopMs, windowStart, t, origin.column);
-          merged.set(mergeKey, stats);
+        const mergeKey = `${window.hopMs}:${window.windowMs}:${origin.column}`;
+        let moments = merged.get(mergeKey);
+        if (!moments) {
+          moments = windowMoments(state, window, t, origin.column);
+          merged.set(mergeKey, moments);
         }
-        served.set(feature.name, present(aggregate(origin.function, stats, origin.column, asValue)));
+        const value = aggregate(origin.function, moments, origin.column, asValue);
+        if (typeof value === 'number' && !Number.isFinite(value)) {
+          throw new AggregateOverflowError(feature.name, origin.column);
+        }
+        served.set(feature.name, present(value));
         break;
       }
       case 'last_k': {
@@ -125,62 +129,53 @@ export function viewFeaturesAt(
   return served;
 }
 
-/** One column's stats over the tiles of [windowStart, t): whole tiles plus t's own tile. */
-function windowStats(
+/** One column's moments over the window read at t: its whole tiles plus t's own tile, in tile order. */
+function windowMoments(
   state: ViewState,
-  hopMs: number,
-  windowStart: number,
+  window: AggregationWindow,
   t: number,
   column: string,
-): TileStats {
-  const tiles = state.tiles[String(hopMs)] ?? {};
-  const first = windowStart / hopMs;
-  const last = Math.floor(t / hopMs);
-  let n = 0;
-  let s = 0;
-  let ss = 0;
-  let min: OnlineScalar | undefined;
-  let max: OnlineScalar | undefined;
-  // Sparse tiles: walk the stored ones rather than every index of a long window.
-  for (const index in tiles) {
-    const tile = Number(index);
-    if (tile < first || tile > last) continue;
-    const stats = tiles[index]?.[column];
-    if (!stats || stats.n === 0) continue;
-    n += stats.n;
-    s += stats.s ?? 0;
-    ss += stats.ss ?? 0;
-    if (stats.min !== undefined && (min === undefined || compareScalars(stats.min, min) < 0)) min = stats.min;
-    if (stats.max !== undefined && (max === undefined || compareScalars(stats.max, max) > 0)) max = stats.max;
+): WindowMoments {
+  const tiles = state.tiles[String(window.hopMs)] ?? {};
+  const { first, last } = windowTiles(t, window);
+  // Sparse tiles: walk the stored ones rather than every index of a long window, in tile order so the
+  // merge (and its rounding) is the same whichever path wrote the state.
+  const indexes = Object.keys(tiles)
+    .map(Number)
+    .filter((tile) => tile >= first && tile <= last)
+    .sort((a, b) => a - b);
+  const accumulator = new WindowMomentsAccumulator();
+  for (const tile of indexes) {
+    const stats = tiles[String(tile)]?.[column];
+    if (stats) accumulator.add(stats);
   }
-  return { n, s, ss, ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }) };
+  return accumulator.result();
 }
 
 function aggregate(
   fn: string,
-  stats: TileStats,
+  moments: WindowMoments,
   column: string,
   asValue: (column: string, scalar: OnlineScalar | null | undefined) => OnlineValue,
 ): OnlineValue {
-  const n = stats.n;
-  const s = stats.s ?? 0;
+  const n = moments.n;
   switch (fn) {
     case 'count':
       return n;
     case 'sum':
-      return s;
+      return moments.sum ?? 0;
     case 'mean':
-      return n > 0 ? s / n : null;
+      return n > 0 ? (moments.mean ?? null) : null;
     case 'variance':
     case 'stddev': {
-      if (n < 2) return null;
-      const variance = Math.max(((stats.ss ?? 0) - (s * s) / n) / (n - 1), 0);
+      if (n < 2 || moments.m2 === undefined) return null;
+      const variance = Math.max(moments.m2 / (n - 1), 0);
       return fn === 'variance' ? variance : Math.sqrt(variance);
     }
     case 'min':
-      return asValue(column, stats.min);
+      return asValue(column, moments.min);
     case 'max':
-      return asValue(column, stats.max);
+      return asValue(column, moments.max);
     default:
       return null;
   }

@@ -2,10 +2,12 @@ import {
   type LatestRow,
   type OnlineScalar,
   type OnlineStateLayout,
-  oldestUsefulTile,
+  oldestUsefulTileOf,
   type TileStats,
   type ViewState,
 } from './online-state.js';
+import { addValueToTile, compareScalars, mergeTileStats } from './tile-moments.js';
+import { tileOf } from './window-kernel.js';
 
 /** One source row of one entity, as the online path sees it: times in epoch milliseconds. */
 export interface SourceEvent {
@@ -62,19 +64,19 @@ function tilesWith(
 ): Record<string, Record<string, Record<string, TileStats>>> {
   const tiles: Record<string, Record<string, Record<string, TileStats>>> = {};
   for (const hop of layout.hops) {
-    const oldest = oldestUsefulTile(hop, throughTs);
+    const oldest = oldestUsefulTileOf(hop, throughTs);
     const atHop: Record<string, Record<string, TileStats>> = {};
     for (const [tile, columns] of Object.entries(state?.tiles[String(hop.hopMs)] ?? {})) {
       if (Number(tile) >= oldest) atHop[tile] = { ...columns };
     }
     for (const event of events) {
-      const tile = Math.floor(event.ts / hop.hopMs);
+      const tile = tileOf(event.ts, hop.hopMs);
       if (tile < oldest) continue;
       for (const { column, numeric } of hop.columns) {
         const value = event.values[column];
         if (value === null || value === undefined) continue;
         const stats = atHop[String(tile)] ?? {};
-        stats[column] = addToTile(stats[column], value, numeric);
+        stats[column] = addValueToTile(stats[column], value, numeric);
         atHop[String(tile)] = stats;
       }
     }
@@ -101,25 +103,6 @@ function recentWith(
       .slice(0, keep);
   }
   return recent;
-}
-
-/** A tile's stats with one more non-null value. */
-export function addToTile(stats: TileStats | undefined, value: OnlineScalar, numeric: boolean): TileStats {
-  const n = (stats?.n ?? 0) + 1;
-  const min = stats?.min === undefined || compareScalars(value, stats.min) < 0 ? value : stats.min;
-  const max = stats?.max === undefined || compareScalars(value, stats.max) > 0 ? value : stats.max;
-  if (!numeric) return { n, min, max };
-  const number = Number(value);
-  return { n, s: (stats?.s ?? 0) + number, ss: (stats?.ss ?? 0) + number * number, min, max };
-}
-
-/** SQL's ordering of two non-null scalars of one column: numbers by value, strings by code point. */
-export function compareScalars(a: OnlineScalar, b: OnlineScalar): number {
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
-  const left = String(a);
-  const right = String(b);
-  return left < right ? -1 : left > right ? 1 : 0;
 }
 
 /** The fields of the row kept for latest-value features, a missing one as null. */
@@ -201,14 +184,15 @@ export function mergeStates(
   const throughTs = Math.max(a.throughTs, b.throughTs);
   const tiles: Record<string, Record<string, Record<string, TileStats>>> = {};
   for (const hop of layout.hops) {
-    const oldest = oldestUsefulTile(hop, throughTs);
+    const oldest = oldestUsefulTileOf(hop, throughTs);
     const atHop: Record<string, Record<string, TileStats>> = {};
     for (const part of [a, b]) {
       for (const [tile, columns] of Object.entries(part.tiles[String(hop.hopMs)] ?? {})) {
         if (Number(tile) < oldest) continue;
         const merged = { ...(atHop[tile] ?? {}) };
         for (const [column, stats] of Object.entries(columns)) {
-          merged[column] = mergeTileStats(merged[column], stats);
+          const combined = mergeTileStats(merged[column], stats);
+          if (combined) merged[column] = combined;
         }
         atHop[tile] = merged;
       }
@@ -238,21 +222,5 @@ export function mergeStates(
     ...(latest ? { latest } : {}),
     tiles,
     recent,
-  };
-}
-
-function mergeTileStats(a: TileStats | undefined, b: TileStats): TileStats {
-  if (!a) return b;
-  const min =
-    a.min === undefined || (b.min !== undefined && compareScalars(b.min, a.min) < 0) ? b.min : a.min;
-  const max =
-    a.max === undefined || (b.max !== undefined && compareScalars(b.max, a.max) > 0) ? b.max : a.max;
-  return {
-    n: a.n + b.n,
-    ...(a.s === undefined && b.s === undefined
-      ? {}
-      : { s: (a.s ?? 0) + (b.s ?? 0), ss: (a.ss ?? 0) + (b.ss ?? 0) }),
-    ...(min === undefined ? {} : { min }),
-    ...(max === undefined ? {} : { max }),
   };
 }

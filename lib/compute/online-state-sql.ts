@@ -5,13 +5,14 @@ import {
   type HopLayout,
   type OnlineScalar,
   type OnlineStateLayout,
-  oldestUsefulTile,
+  oldestUsefulTileOf,
   type TileStats,
   type ViewState,
 } from './online-state.js';
 import type { SqlDialect } from './sql-dialect.js';
 import { quoteIdentifier as q, timestampLiteral } from './sql-literals.js';
 import type { ViewComputation } from './view-features-sql.js';
+import { tileOfSql } from './window-kernel.js';
 
 export interface OnlineStateSqlOptions {
   /**
@@ -54,12 +55,12 @@ const out = {
   field: (index: number) => `__field_${index}`,
 };
 
-type StatKind = 'n' | 's' | 'ss' | 'min' | 'max';
+type StatKind = 'n' | 'd' | 'm2' | 'min' | 'max';
 
-/** Which stats a tile keeps for a column: sums for numbers, min/max for values with an order. */
+/** Which stats a tile keeps for a column: shifted moments for numbers (tile-moments.ts), min/max for values with an order. */
 function statKinds(numeric: boolean, type: ValueType | undefined): StatKind[] {
   const kinds: StatKind[] = ['n'];
-  if (numeric) kinds.push('s', 'ss');
+  if (numeric) kinds.push('d', 'm2');
   // Vectors have no min/max feature (validation refuses them), so their tiles keep only counts.
   if (type === undefined || isScalarType(type)) kinds.push('min', 'max');
   return kinds;
@@ -153,10 +154,11 @@ export function onlineStateSql(
 
   const conditions = sourceConditions(computation, layout, through, dialect, options);
   const tileOf = (i: number) => q(`__tile_${i}`);
+  const tileShift = (i: number, column: string) => q(`__shift_${i}_${columns.indexOf(column)}`);
   const eventsCte = `"__events" AS (SELECT ${keyList}, ${dialect.epochMs(timestampColumn)} AS ${TS}${
     createdColumn ? `, ${dialect.epochMs(createdColumn)} AS ${CREATED}` : ''
   }${columns.map((column) => `, ${q(column)} AS ${alias(column)}`).join('')}${layout.hops
-    .map((hop, i) => `, ${dialect.floorDiv(dialect.epochMs(timestampColumn), hop.hopMs)} AS ${tileOf(i)}`)
+    .map((hop, i) => `, ${tileOfSql(dialect.epochMs(timestampColumn), hop.hopMs, dialect)} AS ${tileOf(i)}`)
     .join('')} FROM ${sourceRelation} WHERE ${conditions.join(' AND ')})`;
 
   // Per-row annotations: every window below partitions the one scan of the source.
@@ -177,22 +179,25 @@ export function onlineStateSql(
       `ROW_NUMBER() OVER (PARTITION BY ${keyList}, ${tile} ORDER BY ${TS}) AS ${representative}`,
     );
     // The tile's first row stands for it; it is before `through` exactly when the tile holds a row that is.
-    const kept = `${representative} = 1 AND ${before} AND ${tile} >= ${oldestUsefulTile(hop, throughMs)}`;
+    const kept = `${representative} = 1 AND ${before} AND ${tile} >= ${oldestUsefulTileOf(hop, throughMs)}`;
     const fields = tileFields(hop, types);
     const fieldType = ({ column, kind }: TileField): string => {
       if (kind === 'n') return 'BIGINT';
-      // Sums keep the column's type (DuckDB would widen BIGINT sums to HUGEINT).
-      if (kind === 's') return types[column] === 'int64' ? 'BIGINT' : 'DOUBLE';
-      if (kind === 'ss') return 'DOUBLE';
+      // Shifted sums keep the column's type (DuckDB would widen BIGINT sums to HUGEINT).
+      if (kind === 'd') return types[column] === 'int64' ? 'BIGINT' : 'DOUBLE';
+      if (kind === 'm2') return 'DOUBLE';
       return storedType(column);
     };
     for (const field of fields) {
       const { column } = field;
       const value = `CASE WHEN ${before} THEN ${alias(column)} END`;
+      // Deviations from the tile's minimum (computed in "__shifted"): near the data's spread, not its
+      // magnitude, so the engine's sums and variances of them lose nothing to cancellation.
+      const shifted = `(${value} - ${tileShift(i, column)})`;
       const statSql: Record<StatKind, string> = {
         n: `COUNT(${value}) ${inTile}`,
-        s: `CAST(SUM(${value}) ${inTile} AS ${fieldType(field)})`,
-        ss: `SUM(CAST(${value} AS DOUBLE) * CAST(${value} AS DOUBLE)) ${inTile}`,
+        d: `CAST(SUM(${shifted}) ${inTile} AS ${fieldType(field)})`,
+        m2: `(VAR_POP(CAST(${shifted} AS DOUBLE)) ${inTile} * COUNT(${value}) ${inTile})`,
         min: stored(`MIN(${value}) ${inTile}`, column),
         max: stored(`MAX(${value}) ${inTile}`, column),
       };
@@ -242,9 +247,18 @@ export function onlineStateSql(
     });
   }
 
-  const annotatedCte = `"__annotated" AS (SELECT *${annotations.map((a) => `, ${a}`).join('')} FROM "__events")`;
+  const shifts = layout.hops.flatMap((hop, i) =>
+    hop.columns
+      .filter(({ numeric }) => numeric)
+      .map(
+        ({ column }) =>
+          `MIN(CASE WHEN ${before} THEN ${alias(column)} END) OVER (PARTITION BY ${keyList}, ${tileOf(i)}) AS ${tileShift(i, column)}`,
+      ),
+  );
+  const shiftedCte = `"__shifted" AS (SELECT *${shifts.map((s) => `, ${s}`).join('')} FROM "__events")`;
+  const annotatedCte = `"__annotated" AS (SELECT *${annotations.map((a) => `, ${a}`).join('')} FROM "__shifted")`;
   const having = options.changedFrom ? ` HAVING MAX(${TS}) >= ${options.changedFrom.getTime()}` : '';
-  return `WITH ${eventsCte},\n${annotatedCte}\nSELECT ${keyList}, ${aggregates.join(', ')} FROM "__annotated" GROUP BY ${keyList}${having}`;
+  return `WITH ${eventsCte},\n${shiftedCte},\n${annotatedCte}\nSELECT ${keyList}, ${aggregates.join(', ')} FROM "__annotated" GROUP BY ${keyList}${having}`;
 }
 
 /**
@@ -294,7 +308,7 @@ function sourceConditions(
     onlyTiles && changedFrom
       ? Math.min(
           changedFrom.getTime(),
-          ...layout.hops.map((hop) => oldestUsefulTile(hop, throughMs) * hop.hopMs),
+          ...layout.hops.map((hop) => oldestUsefulTileOf(hop, throughMs) * hop.hopMs),
         )
       : undefined;
   return [
@@ -363,8 +377,8 @@ export function viewStateFromRow(
           n,
           ...(numeric
             ? {
-                s: numberOf(nonFiniteOf(stat('s')) ?? stat('s')) ?? 0,
-                ss: numberOf(nonFiniteOf(stat('ss')) ?? stat('ss')) ?? 0,
+                d: numberOf(nonFiniteOf(stat('d')) ?? stat('d')) ?? 0,
+                m2: numberOf(nonFiniteOf(stat('m2')) ?? stat('m2')) ?? 0,
               }
             : {}),
           ...(min === null ? {} : { min }),

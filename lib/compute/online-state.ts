@@ -2,20 +2,24 @@ import { parseDuration } from '../definitions/duration.js';
 import type { FeatureViewDefinition } from '../definitions/feature-view.js';
 import type { ResolvedFeature } from '../definitions/resolved-features.js';
 import type { ValueType } from '../definitions/value-type.js';
+import { aggregationWindow, oldestUsefulTile } from './window-kernel.js';
 
 /** A scalar held in online state: numbers, strings, booleans; timestamps as epoch milliseconds. */
 export type OnlineScalar = number | string | boolean;
 
 /**
- * Statistics of one column's non-null values inside one hop tile. They add up (count, sum, sum of
- * squares) or combine (min, max), so tiles merge and a window is the merge of its tiles.
+ * Statistics of one column's non-null values inside one hop tile: a numerically stable partial that
+ * merges with others (tile-moments.ts), so a window is the merge of its tiles.
  */
 export interface TileStats {
   /** Non-null values in the tile. */
   readonly n: number;
-  /** Sum and sum of squares: numeric columns only. */
-  readonly s?: number;
-  readonly ss?: number;
+  /**
+   * Numeric columns only: `d`, the sum of `value - min` (never negative), and `m2`, the sum of squared
+   * deviations from the tile's mean. The tile's sum is `n * min + d` and its mean `min + d / n`.
+   */
+  readonly d?: number;
+  readonly m2?: number;
   /** Smallest and largest value; absent when `n` is 0. */
   readonly min?: OnlineScalar;
   readonly max?: OnlineScalar;
@@ -96,9 +100,9 @@ export function onlineStateLayout(
         recent.set(origin.column, Math.max(recent.get(origin.column) ?? 0, 1));
         continue;
       }
-      const hopMs = origin.hopMs ?? 0;
+      const { hopMs, windowMs } = aggregationWindow(origin, feature.name);
       const hop = hops.get(hopMs) ?? { longestWindowMs: 0, columns: new Set<string>() };
-      hop.longestWindowMs = Math.max(hop.longestWindowMs, origin.windowMs ?? 0);
+      hop.longestWindowMs = Math.max(hop.longestWindowMs, windowMs);
       hop.columns.add(origin.column);
       hops.set(hopMs, hop);
     } else if (origin.kind === 'last_k') {
@@ -129,8 +133,8 @@ export function onlineStateLayout(
 }
 
 /** The first tile index at `hop` that a read at or after `throughTs` can reach. */
-export function oldestUsefulTile(hop: HopLayout, throughTs: number): number {
-  return Math.floor(throughTs / hop.hopMs) - hop.longestWindowMs / hop.hopMs;
+export function oldestUsefulTileOf(hop: HopLayout, throughTs: number): number {
+  return oldestUsefulTile(hop.hopMs, hop.longestWindowMs, throughTs);
 }
 
 /**
@@ -142,4 +146,35 @@ export function expiryAfterLastEvent(layout: OnlineStateLayout): number | undefi
   if (layout.ttlMs === undefined) return undefined;
   const lookback = Math.max(0, ...layout.hops.map((hop) => hop.longestWindowMs + hop.hopMs));
   return Math.max(layout.ttlMs, lookback);
+}
+
+/**
+ * A state as stored before tiles kept shifted moments (`s` and `ss`, a plain sum and sum of squares),
+ * rewritten to today's `d` and `m2` so items written by an earlier release still read as numbers. Those
+ * items carry the old formula's rounding until the view is materialized again.
+ */
+export function withCurrentTileStats(state: ViewState): ViewState {
+  let upgraded = false;
+  const tiles: Record<string, Record<string, Record<string, TileStats>>> = {};
+  for (const [hop, atHop] of Object.entries(state.tiles)) {
+    const hopTiles: Record<string, Record<string, TileStats>> = {};
+    for (const [tile, columns] of Object.entries(atHop)) {
+      const tileColumns: Record<string, TileStats> = {};
+      for (const [column, stats] of Object.entries(columns)) {
+        const legacy = stats as TileStats & { s?: number; ss?: number };
+        if (legacy.d === undefined && typeof legacy.s === 'number' && typeof legacy.min === 'number') {
+          upgraded = true;
+          const { s, ss = 0, ...rest } = legacy;
+          tileColumns[column] = {
+            ...rest,
+            d: Math.max(s - legacy.n * legacy.min, 0),
+            m2: Math.max(ss - (s * s) / legacy.n, 0),
+          };
+        } else tileColumns[column] = stats;
+      }
+      hopTiles[tile] = tileColumns;
+    }
+    tiles[hop] = hopTiles;
+  }
+  return upgraded ? { ...state, tiles } : state;
 }

@@ -5,6 +5,7 @@ import type { FeatureType, ValueType } from '../definitions/value-type.js';
 import { expressionSql } from './expression-sql.js';
 import type { SqlDialect } from './sql-dialect.js';
 import { quoteIdentifier as q } from './sql-literals.js';
+import { aggregationWindow, tileOfSql, tilesPerWindow, windowStartSql } from './window-kernel.js';
 
 /** A feature view to compute, with its resolved features and the SQL relation its source is read from. */
 export interface ViewComputation {
@@ -98,8 +99,7 @@ export function viewFeaturesSql(
         feature,
         column: origin.column,
         fn: origin.function,
-        windowMs: origin.windowMs ?? 0,
-        hopMs: origin.hopMs ?? 0,
+        ...aggregationWindow(origin, feature.name),
       });
     } else if (origin.kind === 'last_k') lastK.push({ feature, column: origin.column, k: origin.k });
     else if (origin.kind === 'field') fields.push({ feature, column: origin.column });
@@ -190,7 +190,7 @@ export function viewFeaturesSql(
 
   // 'last' is the latest value before t, if it lies inside the window: a rank join in every dialect.
   for (const item of aggregated.filter((a) => a.fn === 'last')) {
-    const windowStart = `((${dialect.floorDiv(`pt.${TS}`, item.hopMs)} - ${item.windowMs / item.hopMs}) * ${item.hopMs})`;
+    const windowStart = windowStartSql(`pt.${TS}`, item, dialect);
     const latest = latestValueJoin(item.column, 0);
     featureSql.set(
       item.feature.name,
@@ -205,7 +205,7 @@ export function viewFeaturesSql(
     const frameOf = (item: Aggregated): string => {
       const id = `w${item.windowMs}_${item.hopMs}`;
       if (!frames.has(id)) {
-        const reach = `(${TS} - (${dialect.floorDiv(TS, item.hopMs)} * ${item.hopMs} - ${item.windowMs}))`;
+        const reach = `(${TS} - ${windowStartSql(TS, item, dialect)})`;
         frames.set(
           id,
           `${q(id)} AS (PARTITION BY ${partitionByKeys} ORDER BY ${TS} RANGE BETWEEN ${reach} PRECEDING AND 1 PRECEDING)`,
@@ -213,10 +213,14 @@ export function viewFeaturesSql(
       }
       return q(id);
     };
-    const native: Record<string, (c: string) => string> = {
+    // DuckDB's variance and standard deviation keep (count, mean, M2) per frame segment and merge them
+    // pairwise, the algorithm of tile-moments.ts; sums and means of doubles are compensated (fsum,
+    // favg). Integer sums are exact.
+    const isFloat = (column: string) => schema[column] === 'float64';
+    const native: Record<string, (c: string, column: string) => string> = {
       count: (c) => `COUNT(${c})`,
-      sum: (c) => `SUM(${c})`,
-      mean: (c) => `AVG(${c})`,
+      sum: (c, column) => (isFloat(column) ? `fsum(${c})` : `SUM(${c})`),
+      mean: (c, column) => (isFloat(column) ? `favg(${c})` : `AVG(${c})`),
       variance: (c) => `VAR_SAMP(${c})`,
       stddev: (c) => `STDDEV_SAMP(${c})`,
       min: (c) => `MIN(${c})`,
@@ -228,100 +232,102 @@ export function viewFeaturesSql(
       ensureBefore();
       windowed.forEach((item, index) => {
         const fn = native[item.fn] ?? native.count;
-        slidingColumns.push(`${fn?.(alias(item.column))} OVER ${frameOf(item)} AS ${q(`a${index}`)}`);
+        slidingColumns.push(
+          `${fn?.(alias(item.column), item.column)} OVER ${frameOf(item)} AS ${q(`a${index}`)}`,
+        );
         const value = `b.${q(`a${index}`)}`;
         featureSql.set(item.feature.name, item.fn === 'sum' ? `coalesce(${value}, 0)` : value);
       });
     }
   }
 
-  // Window aggregations, one tile CTE per hop, where frames need constant offsets (Trino).
+  // Window aggregations where frames need constant offsets (Trino): per hop, the window's complete tiles
+  // [tile(t) - W/H, tile(t)) by a RANGE frame over tile numbers, and t's own tile before t by a RANGE
+  // frame over milliseconds that stops one millisecond before t. Each part's (count, mean, M2) comes
+  // from the engine's own stable aggregates, and the two merge by Chan's pairwise formula.
   const hops = dialect.variableRangeFrames ? [] : [...new Set(aggregated.map((a) => a.hopMs))];
   hops.forEach((hopMs, hopIndex) => {
-    const atHop = aggregated.filter((a) => a.hopMs === hopMs);
+    const atHop = aggregated.filter((a) => a.hopMs === hopMs && a.fn !== 'last');
+    if (atHop.length === 0) return;
     const columns = [...new Set(atHop.map((a) => a.column))];
     const windows = [...new Set(atHop.map((a) => a.windowMs))];
     const numeric = (column: string) => schema[column] === 'int64' || schema[column] === 'float64';
-    const stat = (column: string, kind: string) => q(`${columnAlias.get(column)}_${kind}`);
-    const tileStats = columns.flatMap((column) => {
+    const kindsOf = (column: string) =>
+      numeric(column) ? ['n', 's', 'mean', 'var', 'min', 'max'] : ['n', 'min', 'max'];
+    const partStat = (column: string, kind: string, part: string) =>
+      q(`${columnAlias.get(column)}_${kind}_${part}`);
+    const statSql = (kind: string, c: string, frame: string): string => {
+      const aggregate: Record<string, string> = {
+        n: `COUNT(${c})`,
+        s: `SUM(${c})`,
+        mean: `AVG(CAST(${c} AS DOUBLE))`,
+        var: `VAR_POP(CAST(${c} AS DOUBLE))`,
+        min: `MIN(${c})`,
+        max: `MAX(${c})`,
+      };
+      return `${aggregate[kind]} ${frame}`;
+    };
+    const partialFrame = `OVER (PARTITION BY ${partitionByKeys}, ${TILE} ORDER BY ${TS} RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)`;
+    const partStats = columns.flatMap((column) => {
       const c = alias(column);
-      const stats = [
-        `COUNT(${c}) AS ${stat(column, 'n')}`,
-        `MIN(${c}) AS ${stat(column, 'min')}`,
-        `MAX(${c}) AS ${stat(column, 'max')}`,
-      ];
-      if (numeric(column)) {
-        stats.push(
-          `SUM(${c}) AS ${stat(column, 's')}`,
-          `SUM(CAST(${c} AS DOUBLE) * CAST(${c} AS DOUBLE)) AS ${stat(column, 'ss')}`,
+      const partial = kindsOf(column).map(
+        (kind) => `${statSql(kind, c, partialFrame)} AS ${partStat(column, kind, 'p')}`,
+      );
+      const complete = windows.flatMap((windowMs) => {
+        const frame = `OVER (PARTITION BY ${partitionByKeys} ORDER BY ${TILE} RANGE BETWEEN ${tilesPerWindow({ windowMs, hopMs })} PRECEDING AND 1 PRECEDING)`;
+        return kindsOf(column).map(
+          (kind) => `${statSql(kind, c, frame)} AS ${partStat(column, kind, `w${windowMs}`)}`,
         );
-      }
-      return stats;
-    });
-    const tileOf = dialect.floorDiv(TS, hopMs);
-    const tiles = name(`tiles_${hopIndex}`);
-    ctes.push(
-      `${tiles} AS (SELECT ${keyList}, ${tileOf} AS ${TILE}, ${tileStats.join(', ')} FROM ${name('stream')} GROUP BY ${keyList}, ${tileOf})`,
-    );
-    const rolledStats = windows.flatMap((windowMs) => {
-      const tilesPerWindow = windowMs / hopMs;
-      const frame = `OVER (PARTITION BY ${partitionByKeys} ORDER BY ${TILE} RANGE BETWEEN ${tilesPerWindow} PRECEDING AND 1 PRECEDING)`;
-      return columns.flatMap((column) => {
-        const kinds = numeric(column) ? ['n', 's', 'ss', 'min', 'max'] : ['n', 'min', 'max'];
-        return kinds.map((kind) => {
-          const fn = kind === 'min' ? 'MIN' : kind === 'max' ? 'MAX' : 'SUM';
-          return `${fn}(${stat(column, kind)}) ${frame} AS ${q(`${columnAlias.get(column)}_${kind}_w${windowMs}`)}`;
-        });
       });
+      return [...partial, ...complete];
     });
-    const rolled = name(`rolled_${hopIndex}`);
-    ctes.push(`${rolled} AS (SELECT ${keyList}, ${TILE}, ${rolledStats.join(', ')} FROM ${tiles})`);
-    const partialFrame = `OVER (PARTITION BY ${partitionByKeys}, ${tileOf} ORDER BY ${TS} RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)`;
-    const partialStats = columns.flatMap((column) => {
-      const c = alias(column);
-      const stats = [
-        `COUNT(${c}) ${partialFrame} AS ${stat(column, 'n')}`,
-        `MIN(${c}) ${partialFrame} AS ${stat(column, 'min')}`,
-        `MAX(${c}) ${partialFrame} AS ${stat(column, 'max')}`,
-      ];
-      if (numeric(column)) {
-        stats.push(
-          `SUM(${c}) ${partialFrame} AS ${stat(column, 's')}`,
-          `SUM(CAST(${c} AS DOUBLE) * CAST(${c} AS DOUBLE)) ${partialFrame} AS ${stat(column, 'ss')}`,
-        );
-      }
-      return stats;
-    });
-    const partialAll = name(`partial_all_${hopIndex}`);
+    const partsAll = name(`parts_all_${hopIndex}`);
     ctes.push(
-      `${partialAll} AS (SELECT ${keyList}, ${POINT}, ${tileOf} AS ${TILE}, ${partialStats.join(', ')} FROM ${name('stream')})`,
+      `${partsAll} AS (SELECT ${POINT}, ${partStats.join(', ')} FROM (SELECT *, ${tileOfSql(TS, hopMs, dialect)} AS ${TILE} FROM ${name('stream')}) AS tiled)`,
     );
-    const partial = name(`partial_${hopIndex}`);
-    ctes.push(`${partial} AS (SELECT * FROM ${partialAll} WHERE ${POINT} IS NOT NULL)`);
-    const p = `p${hopIndex}`;
-    const r = `r${hopIndex}`;
-    joins.push(`LEFT JOIN ${partial} AS ${p} ON ${p}.${POINT} = pt.${POINT}`);
-    joins.push(
-      `LEFT JOIN ${rolled} AS ${r} ON ${keys.map((key) => `${r}.${q(key)} = ${p}.${q(key)}`).join(' AND ')} AND ${r}.${TILE} = ${p}.${TILE}`,
+    // One window's value of each statistic: the complete tiles' part merged with the partial tile's.
+    const merged = columns.flatMap((column) =>
+      windows.flatMap((windowMs) => {
+        const part = (kind: string, which: string) => partStat(column, kind, which);
+        const w = `w${windowMs}`;
+        const n1 = `coalesce(${part('n', w)}, 0)`;
+        const n2 = `coalesce(${part('n', 'p')}, 0)`;
+        const n = `(${n1} + ${n2})`;
+        const stats = [
+          `${n} AS ${partStat(column, 'n', `m${windowMs}`)}`,
+          `${smaller(part('min', w), part('min', 'p'))} AS ${partStat(column, 'min', `m${windowMs}`)}`,
+          `${larger(part('max', w), part('max', 'p'))} AS ${partStat(column, 'max', `m${windowMs}`)}`,
+        ];
+        if (numeric(column)) {
+          const delta = `(${part('mean', 'p')} - ${part('mean', w)})`;
+          stats.push(
+            `(coalesce(${part('s', w)}, 0) + coalesce(${part('s', 'p')}, 0)) AS ${partStat(column, 's', `m${windowMs}`)}`,
+            `(CASE WHEN ${n2} = 0 THEN ${part('mean', w)} WHEN ${n1} = 0 THEN ${part('mean', 'p')} ELSE ${part('mean', w)} + ${delta} * CAST(${n2} AS DOUBLE) / ${n} END) AS ${partStat(column, 'mean', `m${windowMs}`)}`,
+            `(coalesce(${part('var', w)} * ${n1}, 0) + coalesce(${part('var', 'p')} * ${n2}, 0) + (CASE WHEN ${n1} > 0 AND ${n2} > 0 THEN ${delta} * ${delta} * (CAST(${n1} AS DOUBLE) * ${n2} / ${n}) ELSE 0 END)) AS ${partStat(column, 'm2', `m${windowMs}`)}`,
+          );
+        }
+        return stats;
+      }),
     );
+    const moments = name(`moments_${hopIndex}`);
+    ctes.push(
+      `${moments} AS (SELECT ${POINT}, ${merged.join(', ')} FROM ${partsAll} WHERE ${POINT} IS NOT NULL)`,
+    );
+    const m = `m${hopIndex}`;
+    joins.push(`LEFT JOIN ${moments} AS ${m} ON ${m}.${POINT} = pt.${POINT}`);
     for (const item of atHop) {
-      const columnId = columnAlias.get(item.column) ?? '';
-      const rolledStat = (kind: string) => `${r}.${q(`${columnId}_${kind}_w${item.windowMs}`)}`;
-      const partialStat = (kind: string) => `${p}.${q(`${columnId}_${kind}`)}`;
-      const n = `(coalesce(${rolledStat('n')}, 0) + coalesce(${partialStat('n')}, 0))`;
-      const s = `(coalesce(${rolledStat('s')}, 0) + coalesce(${partialStat('s')}, 0))`;
-      const ss = `(coalesce(${rolledStat('ss')}, 0) + coalesce(${partialStat('ss')}, 0))`;
-      const variance = `(CASE WHEN ${n} > 1 THEN greatest((${ss} - CAST(${s} AS DOUBLE) * ${s} / ${n}) / (${n} - 1), 0) END)`;
+      const stat = (kind: string) => `${m}.${partStat(item.column, kind, `m${item.windowMs}`)}`;
+      const variance = `(CASE WHEN ${stat('n')} > 1 THEN greatest(${stat('m2')} / (${stat('n')} - 1), 0) END)`;
       const sql: Record<string, string> = {
-        count: n,
-        sum: s,
-        mean: `(CASE WHEN ${n} > 0 THEN CAST(${s} AS DOUBLE) / ${n} END)`,
+        count: stat('n'),
+        sum: stat('s'),
+        mean: `(CASE WHEN ${stat('n')} > 0 THEN ${stat('mean')} END)`,
         variance,
         stddev: `sqrt(${variance})`,
-        min: smaller(rolledStat('min'), partialStat('min')),
-        max: larger(rolledStat('max'), partialStat('max')),
+        min: stat('min'),
+        max: stat('max'),
       };
-      if (item.fn !== 'last') featureSql.set(item.feature.name, sql[item.fn] ?? 'NULL');
+      featureSql.set(item.feature.name, sql[item.fn] ?? 'NULL');
     }
   });
 

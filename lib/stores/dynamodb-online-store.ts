@@ -10,7 +10,7 @@ import {
   UpdateItemCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import type { ViewState } from '../compute/online-state.js';
+import { type ViewState, withCurrentTileStats } from '../compute/online-state.js';
 import { FstoreError } from '../errors.js';
 import {
   type OnlineItem,
@@ -465,7 +465,7 @@ export class DynamoDBOnlineStore implements OnlineStore {
   private onlineItem(key: OnlineItemKey, record: DynamoDBRecord): OnlineItem {
     let state: ViewState;
     try {
-      state = JSON.parse(record.state?.S ?? '');
+      state = withCurrentTileStats(JSON.parse(record.state?.S ?? ''));
     } catch (error) {
       throw new OnlineStoreTableError(
         `the online item of entity "${key.entityKey}", view "${key.view}" version ${key.version} in DynamoDB table "${this.tableName}" holds no readable state; materialize the view again to rewrite it`,

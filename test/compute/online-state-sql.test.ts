@@ -219,9 +219,9 @@ describe.each(DIALECTS.map((dialect) => [dialect.name, dialect] as const))(
           lastTs: ms('06:50'),
           latest: { ts: ms('07:00'), values: { items: 7 } },
           tiles: {
-            [HOP_5M]: { [TILE_5M_0600 + 10]: { amount: { n: 1, s: 10, ss: 100, min: 10, max: 10 } } },
-            [HOP_10M]: { [TILE_10M_0600 + 5]: { items: { n: 1, s: 2, ss: 4, min: 2, max: 2 } } },
-            [HOP_1H]: { [TILE_1H_0600]: { amount: { n: 1, s: 10, ss: 100, min: 10, max: 10 } } },
+            [HOP_5M]: { [TILE_5M_0600 + 10]: { amount: { n: 1, d: 0, m2: 0, min: 10, max: 10 } } },
+            [HOP_10M]: { [TILE_10M_0600 + 5]: { items: { n: 1, d: 0, m2: 0, min: 2, max: 2 } } },
+            [HOP_1H]: { [TILE_1H_0600]: { amount: { n: 1, d: 0, m2: 0, min: 10, max: 10 } } },
           },
           recent: { amount: [[ms('06:50'), 10]] },
         },
@@ -259,14 +259,14 @@ describe.each(DIALECTS.map((dialect) => [dialect.name, dialect] as const))(
         latest: { ts: ms('06:35'), values: { items: null } },
         tiles: {
           [HOP_5M]: {
-            [TILE_5M_0600]: { amount: { n: 1, s: 2, ss: 4, min: 2, max: 2 } },
-            [TILE_5M_0600 + 6]: { amount: { n: 2, s: 11, ss: 61, min: 5, max: 6 } },
-            [TILE_5M_0600 + 7]: { amount: { n: 1, s: 7, ss: 49, min: 7, max: 7 } },
+            [TILE_5M_0600]: { amount: { n: 1, d: 0, m2: 0, min: 2, max: 2 } },
+            [TILE_5M_0600 + 6]: { amount: { n: 2, d: 1, m2: 0.5, min: 5, max: 6 } },
+            [TILE_5M_0600 + 7]: { amount: { n: 1, d: 0, m2: 0, min: 7, max: 7 } },
           },
-          [HOP_10M]: { [TILE_10M_0600 + 3]: { items: { n: 1, s: 4, ss: 16, min: 4, max: 4 } } },
+          [HOP_10M]: { [TILE_10M_0600 + 3]: { items: { n: 1, d: 0, m2: 0, min: 4, max: 4 } } },
           [HOP_1H]: {
-            [TILE_1H_0600 - 1]: { amount: { n: 1, s: 1, ss: 1, min: 1, max: 1 } },
-            [TILE_1H_0600]: { amount: { n: 4, s: 20, ss: 114, min: 2, max: 7 } },
+            [TILE_1H_0600 - 1]: { amount: { n: 1, d: 0, m2: 0, min: 1, max: 1 } },
+            [TILE_1H_0600]: { amount: { n: 4, d: 12, m2: 14, min: 2, max: 7 } },
           },
         },
         recent: {
@@ -307,7 +307,7 @@ describe.each(DIALECTS.map((dialect) => [dialect.name, dialect] as const))(
       expect(states.get('1')?.latest).toEqual({ ts: ms('06:10'), values: { items: 1 } });
       expect(states.get('2')?.latest).toEqual({ ts: ms('06:10'), values: { items: 2 } });
       expect(states.get('2')?.tiles[HOP_10M]).toEqual({
-        [TILE_10M_0600 + 1]: { items: { n: 1, s: 2, ss: 4, min: 2, max: 2 } },
+        [TILE_10M_0600 + 1]: { items: { n: 1, d: 0, m2: 0, min: 2, max: 2 } },
       });
     });
 
@@ -387,8 +387,8 @@ describe.each(DIALECTS.map((dialect) => [dialect.name, dialect] as const))(
           throughTs: ms('07:00'),
           tiles: {
             [HOP_10M]: {
-              [TILE_10M_0600 + 3]: { items: { n: 1, s: 2, ss: 4, min: 2, max: 2 } },
-              [TILE_10M_0600 + 5]: { items: { n: 1, s: 3, ss: 9, min: 3, max: 3 } },
+              [TILE_10M_0600 + 3]: { items: { n: 1, d: 0, m2: 0, min: 2, max: 2 } },
+              [TILE_10M_0600 + 5]: { items: { n: 1, d: 0, m2: 0, min: 3, max: 3 } },
             },
           },
           recent: {},
@@ -524,8 +524,8 @@ describe('viewStateFromRow', () => {
       __first_ts: null,
       __last_ts: BigInt(ms('06:30')),
       __tiles_0: [
-        { t: TILE_5M_0600 + 1, c0_n: 0, c0_s: null, c0_ss: null, c0_min: null, c0_max: null },
-        { t: BigInt(TILE_5M_0600), c0_n: 2n, c0_s: 3.5, c0_ss: 6.25, c0_min: 1, c0_max: 2.5 },
+        { t: TILE_5M_0600 + 1, c0_n: 0, c0_d: null, c0_m2: null, c0_min: null, c0_max: null },
+        { t: BigInt(TILE_5M_0600), c0_n: 2n, c0_d: 3.5, c0_m2: 6.25, c0_min: 1, c0_max: 2.5 },
       ],
       __recent_0_v: [at('01:00'), BigInt(ms('00:30'))],
       __recent_0_ts: [at('06:30'), ms('06:20')],
@@ -541,7 +541,7 @@ describe('viewStateFromRow', () => {
       throughTs: ms('07:00'),
       lastTs: ms('06:30'),
       latest: { ts: ms('06:40'), values: { seen_at: ms('02:00') } },
-      tiles: { [HOP_5M]: { [TILE_5M_0600]: { amount: { n: 2, s: 3.5, ss: 6.25, min: 1, max: 2.5 } } } },
+      tiles: { [HOP_5M]: { [TILE_5M_0600]: { amount: { n: 2, d: 3.5, m2: 6.25, min: 1, max: 2.5 } } } },
       recent: {
         seen_at: [
           [ms('06:30'), ms('01:00')],
@@ -834,7 +834,7 @@ describe('viewStateFromRow on tile rows as Athena sends them', () => {
   const expected = {
     [HOP_5M]: {
       [TILE_5M_0600]: {
-        amount: { n: 2, s: 3.5, ss: 6.25, min: 1, max: 2.5 },
+        amount: { n: 2, d: 3.5, m2: 6.25, min: 1, max: 2.5 },
         flag: { n: 1, min: false, max: false },
       },
       [TILE_5M_0600 + 1]: { flag: { n: 2, min: false, max: true } },
@@ -842,7 +842,7 @@ describe('viewStateFromRow on tile rows as Athena sends them', () => {
   };
 
   it("reads Athena's text of an array of rows without strings", () => {
-    const text = `[{t=${TILE_5M_0600 + 1}, c0_n=0, c0_s=null, c0_ss=null, c0_min=null, c0_max=null, c1_n=2, c1_min=false, c1_max=true}, {t=${TILE_5M_0600}, c0_n=2, c0_s=3.5, c0_ss=6.25, c0_min=1.0, c0_max=2.5, c1_n=1, c1_min=false, c1_max=false}, {t=${TILE_5M_0600 + 2}, c0_n=0, c0_s=null, c0_ss=null, c0_min=null, c0_max=null, c1_n=0, c1_min=null, c1_max=null}]`;
+    const text = `[{t=${TILE_5M_0600 + 1}, c0_n=0, c0_d=null, c0_m2=null, c0_min=null, c0_max=null, c1_n=2, c1_min=false, c1_max=true}, {t=${TILE_5M_0600}, c0_n=2, c0_d=3.5, c0_m2=6.25, c0_min=1.0, c0_max=2.5, c1_n=1, c1_min=false, c1_max=false}, {t=${TILE_5M_0600 + 2}, c0_n=0, c0_d=null, c0_m2=null, c0_min=null, c0_max=null, c1_n=0, c1_min=null, c1_max=null}]`;
     const row = {
       user_id: 1,
       __event_ts: 5,
@@ -853,7 +853,7 @@ describe('viewStateFromRow on tile rows as Athena sends them', () => {
   });
 
   it("reads rows cast to JSON as objects or as arrays in field order, with JSON's names for non-finite numbers", () => {
-    const objects = `[{"t":${TILE_5M_0600},"c0_n":2,"c0_s":3.5,"c0_ss":6.25,"c0_min":1,"c0_max":2.5,"c1_n":1,"c1_min":false,"c1_max":false},{"t":${TILE_5M_0600 + 1},"c0_n":0,"c0_s":null,"c0_ss":null,"c0_min":null,"c0_max":null,"c1_n":2,"c1_min":false,"c1_max":true}]`;
+    const objects = `[{"t":${TILE_5M_0600},"c0_n":2,"c0_d":3.5,"c0_m2":6.25,"c0_min":1,"c0_max":2.5,"c1_n":1,"c1_min":false,"c1_max":false},{"t":${TILE_5M_0600 + 1},"c0_n":0,"c0_d":null,"c0_m2":null,"c0_min":null,"c0_max":null,"c1_n":2,"c1_min":false,"c1_max":true}]`;
     const arrays = `[[${TILE_5M_0600},2,3.5,6.25,1,2.5,1,false,false],[${TILE_5M_0600 + 1},0,null,null,null,null,2,false,true]]`;
     const nonFinite = `[[${TILE_5M_0600},2,"NaN","Infinity","-Infinity","Infinity",0,null,null]]`;
     const read = (tiles: string) =>
@@ -867,8 +867,8 @@ describe('viewStateFromRow on tile rows as Athena sends them', () => {
         [TILE_5M_0600]: {
           amount: {
             n: 2,
-            s: Number.NaN,
-            ss: Number.POSITIVE_INFINITY,
+            d: Number.NaN,
+            m2: Number.POSITIVE_INFINITY,
             min: Number.NEGATIVE_INFINITY,
             max: Number.POSITIVE_INFINITY,
           },

@@ -24,7 +24,7 @@ function state(eventTs: number, throughTs = eventTs + 1): ViewState {
     firstTs: 1_000,
     lastTs: eventTs,
     latest: { ts: eventTs, values: { country: 'FR', score: 0.5, vip: null } },
-    tiles: { '3600000': { '472222': { amount: { n: 3, s: 42.5, ss: 700.25, min: 1.5, max: 30 } } } },
+    tiles: { '3600000': { '472222': { amount: { n: 3, d: 38, m2: 398.17, min: 1.5, max: 30 } } } },
     recent: { merchant: [[eventTs, 'café|Zürich']] },
   };
 }

@@ -55,7 +55,7 @@ function state(eventTs: number, throughTs = eventTs + 1): ViewState {
   return {
     eventTs,
     throughTs,
-    tiles: { '3600000': { '5': { amount: { n: 2, s: 30, ss: 500 } } } },
+    tiles: { '3600000': { '5': { amount: { n: 2, d: 10, m2: 50 } } } },
     recent: {},
   };
 }
