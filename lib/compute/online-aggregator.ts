@@ -180,3 +180,25 @@ function aggregate(
       return null;
   }
 }
+
+/**
+ * Throws `AggregateOverflowError` when a window value the state serves at its `throughTs` is beyond
+ * float64's range, so an overflowing sum is refused where it is written, never served as Infinity. A
+ * cheap bound over all tiles settles almost every state; only a state near the range is read in full.
+ */
+export function assertAggregatesInRange(
+  features: readonly ResolvedFeature[],
+  layout: OnlineStateLayout,
+  state: ViewState,
+): void {
+  let bound = 0;
+  for (const atHop of Object.values(state.tiles)) {
+    for (const columns of Object.values(atHop)) {
+      for (const stats of Object.values(columns)) {
+        if (stats.d !== undefined) bound += Math.abs(stats.n * Number(stats.min)) + stats.d + (stats.m2 ?? 0);
+      }
+    }
+  }
+  if (Number.isFinite(bound)) return;
+  viewFeaturesAt(features, layout, state, state.throughTs);
+}

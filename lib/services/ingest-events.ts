@@ -1,5 +1,7 @@
+import { assertAggregatesInRange } from '../compute/online-aggregator.js';
 import { foldEvents, type SourceEvent } from '../compute/online-fold.js';
 import { expiryAfterLastEvent } from '../compute/online-state.js';
+import { AggregateOverflowError } from '../compute/tile-moments.js';
 import type { KinesisSourceDefinition } from '../definitions/sources.js';
 import { FstoreError } from '../errors.js';
 import type { ObjectStore } from '../stores/object-store.js';
@@ -111,28 +113,32 @@ export async function ingestEvents(options: IngestEventsOptions): Promise<Ingest
         `${records.length} record${records.length === 1 ? '' : 's'} of source "${source.name}": ${(error as Error)?.message ?? error}`,
       );
     };
-    for (const group of byShard(refused)) {
-      try {
-        await quarantineRecords(
-          options.offlineStore,
-          source.name,
-          group.map(({ record, reason }) => ({
-            data: Buffer.from(record.data).toString('base64'),
-            reason,
-            partitionKey: record.partitionKey,
-            shardId: record.shardId,
-            sequenceNumber: record.sequenceNumber,
-            arrivedAt: new Date(record.arrivalMs).toISOString(),
-          })),
-          options.now?.() ?? new Date(),
-          `stream-${rangeName(group)}`,
-        );
-        quarantined += group.length;
-      } catch (error) {
-        fail(group, error);
+    const quarantine = async (records: readonly RefusedRecord[]) => {
+      for (const group of byShard(records)) {
+        try {
+          await quarantineRecords(
+            options.offlineStore,
+            source.name,
+            group.map(({ record, reason }) => ({
+              data: Buffer.from(record.data).toString('base64'),
+              reason,
+              partitionKey: record.partitionKey,
+              shardId: record.shardId,
+              sequenceNumber: record.sequenceNumber,
+              arrivedAt: new Date(record.arrivalMs).toISOString(),
+            })),
+            options.now?.() ?? new Date(),
+            `stream-${rangeName(group)}`,
+          );
+          quarantined += group.length;
+        } catch (error) {
+          fail(group, error);
+        }
       }
-    }
+    };
+    await quarantine(refused);
     const landed: AcceptedRecord[] = [];
+    const refusedOnline = new Set<string>();
     for (const group of byShard(accepted)) {
       try {
         await landRawRows(
@@ -157,8 +163,17 @@ export async function ingestEvents(options: IngestEventsOptions): Promise<Ingest
     for (const update of updates) {
       itemsUpdated += update.updated;
       for (const failure of update.failures) fail(failure.records, failure.error);
+      // An entity whose sums would leave float64's range can never be applied: quarantined, not retried.
+      // A record refused by two views is quarantined once.
+      const newlyRefused = update.overflowing.filter(
+        ({ record }) => !refusedOnline.has(record.sequenceNumber),
+      );
+      for (const { record } of newlyRefused) refusedOnline.add(record.sequenceNumber);
+      await quarantine(newlyRefused);
     }
-    applied += landed.filter(({ record }) => !failed.has(record.sequenceNumber)).length;
+    applied += landed.filter(
+      ({ record }) => !failed.has(record.sequenceNumber) && !refusedOnline.has(record.sequenceNumber),
+    ).length;
   }
   return {
     records: options.records.length,
@@ -198,7 +213,11 @@ async function foldIntoView(
   view: ServedView,
   streamName: string,
   records: readonly AcceptedRecord[],
-): Promise<{ updated: number; failures: { records: AcceptedRecord[]; error: unknown }[] }> {
+): Promise<{
+  updated: number;
+  failures: { records: AcceptedRecord[]; error: unknown }[];
+  overflowing: RefusedRecord[];
+}> {
   const byEntity = new Map<string, { key: OnlineItemKey; records: AcceptedRecord[] }>();
   for (const accepted of records) {
     const entityKey = viewEntityKey(view, accepted.values);
@@ -226,6 +245,14 @@ async function foldIntoView(
     if (events.length === 0) return undefined;
     const state = foldEvents(view.layout, current?.state, events);
     if (state === undefined) return undefined;
+    try {
+      assertAggregatesInRange(view.features, view.layout, state);
+    } catch (error) {
+      if (!(error instanceof AggregateOverflowError)) throw error;
+      throw new EntityOverflowError(
+        `refused: feature view "${view.definition.name}", entity ${key.entityKey}: ${error.message}`,
+      );
+    }
     return {
       ...key,
       state,
@@ -239,24 +266,32 @@ async function foldIntoView(
       entries.map((entry) => entry.key),
       change,
     );
-    return { updated, failures: [] };
+    return { updated, failures: [], overflowing: [] };
   } catch (error) {
     // An unreachable store fails every item alike: no point trying them one by one.
     if (error instanceof OnlineStoreUnavailableError)
-      return { updated: 0, failures: [{ records: [...records], error }] };
+      return { updated: 0, failures: [{ records: [...records], error }], overflowing: [] };
     // Some item failed (and others may be stored). Each entity again on its own, so one that cannot be
     // written fails only its own records; those already applied are skipped by their positions.
     let updated = 0;
     const failures: { records: AcceptedRecord[]; error: unknown }[] = [];
+    const overflowing: RefusedRecord[] = [];
     for (const entry of entries) {
       try {
         updated += (await store.update([entry.key], change)).updated;
       } catch (entityError) {
-        failures.push({ records: entry.records, error: entityError });
+        if (entityError instanceof EntityOverflowError) {
+          overflowing.push(...entry.records.map(({ record }) => ({ record, reason: entityError.message })));
+        } else failures.push({ records: entry.records, error: entityError });
       }
     }
-    return { updated, failures };
+    return { updated, failures, overflowing };
   }
+}
+
+/** An entity's folded state would serve a value beyond float64's range; its records are quarantined. */
+class EntityOverflowError extends FstoreError {
+  override readonly name = 'EntityOverflowError';
 }
 
 /** Records grouped by shard, each group in the order given. */

@@ -1,3 +1,4 @@
+import { assertAggregatesInRange } from '../compute/online-aggregator.js';
 import { expiryAfterLastEvent } from '../compute/online-state.js';
 import {
   type OnlineStateSqlOptions,
@@ -6,6 +7,7 @@ import {
   viewStateFromRow,
 } from '../compute/online-state-sql.js';
 import { dialectFor } from '../compute/sql-dialect.js';
+import { AggregateOverflowError } from '../compute/tile-moments.js';
 import type { FeatureViewDefinition } from '../definitions/feature-view.js';
 import { FstoreError } from '../errors.js';
 import type { MaterializationWatermarks } from '../registry/materialization-watermarks.js';
@@ -214,8 +216,17 @@ async function materializeView(
   for await (const rows of stateRows()) {
     const chunk: OnlineItem[] = rows.map((row) => {
       const { keys, state } = viewStateFromRow(row, view.layout, options.end, keyColumns);
+      const entityKey = encodeEntityKey(keys as Record<string, JoinKeyValue>);
+      try {
+        assertAggregatesInRange(view.features, view.layout, state);
+      } catch (error) {
+        if (!(error instanceof AggregateOverflowError)) throw error;
+        throw new MaterializeError(`feature view "${name}", entity ${entityKey}: ${error.message}`, {
+          cause: error,
+        });
+      }
       return {
-        entityKey: encodeEntityKey(keys as Record<string, JoinKeyValue>),
+        entityKey,
         view: name,
         version: view.version,
         state,

@@ -99,6 +99,33 @@ const EVENTS: TransactionEvent[] = [
 ];
 
 describe('ingestEvents', () => {
+  it('quarantines the records of an entity whose sums would leave float64 range, naming view, feature and entity, and applies the others', async () => {
+    const stores = await freshStores();
+    const huge = [
+      { user_id: 5, merchant_id: 90, amount: 1.5e308, category: 'food', ts: DAY + 60_000 },
+      { user_id: 5, merchant_id: 90, amount: 1.5e308, category: 'food', ts: DAY + 2 * 60_000 },
+      { user_id: 6, merchant_id: 91, amount: 12.5, category: 'food', ts: DAY + 3 * 60_000 },
+    ];
+
+    const result = await ingest(stores, transactionRecords(huge));
+
+    expect(result).toMatchObject({ records: 3, applied: 1, quarantined: 2, failed: [], errors: [] });
+    const quarantine = await readQuarantine(stores.offlineStore, 'live_transactions', '2024-05-01');
+    expect(quarantine.map((record) => record.reason)).toEqual([
+      expect.stringMatching(
+        /^refused: feature view "user_transaction_stats", entity .*5.*: feature "amount_\w+" \(over column "amount"\) is beyond float64's range/,
+      ),
+      expect.stringMatching(/^refused: feature view "user_transaction_stats"/),
+    ]);
+    const served = await getOnlineFeatures({
+      catalog,
+      store: stores.onlineStore,
+      now: () => DAY + HOUR,
+      request: { features: ['user_transaction_stats:amount_count_7d'], entities: { user_id: [5, 6] } },
+    });
+    expect(served.results[1]?.values).toEqual([0, 1]);
+  });
+
   it('applies good records online and lands them raw; quarantines bad and late ones with their reasons', async () => {
     const stores = await freshStores();
     const good = transactionRecords(EVENTS);

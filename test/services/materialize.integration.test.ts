@@ -323,3 +323,45 @@ describe('materialize in buckets', () => {
     }
   });
 });
+
+describe('materialize with sums beyond float64 range', () => {
+  const sums = featureView({
+    name: 'score_sums',
+    entities: [user],
+    source: scores,
+    aggregations: [{ column: 'score', functions: ['sum', 'mean'], windows: ['1d'] }],
+  });
+  const sumsCatalog = servingCatalog(
+    repoFromRegistry(toRegistryObjects(validateFeatureRepo(collectDefinitions([user, scores, sums])))),
+  );
+
+  it('refuses the view, naming the view, the feature and the entity, and writes nothing', async () => {
+    await createTable(engine, 'huge_scores', { user_id: 'BIGINT', ts: 'TIMESTAMP', score: 'DOUBLE' }, [
+      { user_id: 7, ts: at('2024-01-05T09:00:00Z'), score: 1.5e308 },
+      { user_id: 7, ts: at('2024-01-05T10:00:00Z'), score: 1.5e308 },
+    ]);
+    await ensureOnlineTable(dynamo.client, 'fstore_online_huge');
+    const onlineStore = new DynamoDBOnlineStore({ client: dynamo.client, tableName: 'fstore_online_huge' });
+
+    const run = materialize({
+      ...common(),
+      catalog: sumsCatalog,
+      offlineStore: new FileSystemObjectStore({ root: join(dir, 'offline-huge') }),
+      onlineStore,
+      sourceRelation: () => quoteIdentifier('huge_scores'),
+      end: at('2024-01-05T12:00:00Z'),
+    });
+
+    await expect(run).rejects.toThrow(MaterializeError);
+    await expect(run).rejects.toThrow(
+      /^feature view "score_sums", entity .*7.*: feature "score_sum_1d" \(over column "score"\) is beyond float64's range/,
+    );
+    const read = await getOnlineFeatures({
+      catalog: sumsCatalog,
+      store: onlineStore,
+      now: () => Date.parse('2024-01-05T12:00:00Z'),
+      request: { features: ['score_sums:score_mean_1d'], entities: { user_id: [7] } },
+    });
+    expect(read.results[1]?.statuses).toEqual(['NOT_FOUND']);
+  });
+});
