@@ -22,8 +22,8 @@ export interface SqlDialect {
   sqlType(type: FeatureType): string;
   /** Natural logarithm. */
   ln(sql: string): string;
-  /** True when a DOUBLE is +/- infinity. */
-  isInfinite(sql: string): string;
+  /** True when a DOUBLE is +/- infinity or NaN (an overflowed sum, or a NaN in the source). */
+  isNonFinite(sql: string): string;
   /**
    * Whether RANGE frame offsets may differ per row. DuckDB's may, so a sawtooth window is one frame;
    * Trino's must be constant, so windows are assembled from hop tiles.
@@ -68,7 +68,7 @@ export const DUCKDB_DIALECT: SqlDialect = {
   emptyArray: (type) => `CAST([] AS ${duckdbType(type)})`,
   sqlType: duckdbType,
   ln: (sql) => `ln(${sql})`,
-  isInfinite: (sql) => `isinf(${sql})`,
+  isNonFinite: (sql) => `NOT isfinite(${sql})`,
   variableRangeFrames: true,
   reverseArray: (sql) => `list_reverse(${sql})`,
   // hash() takes any number of arguments and returns a UBIGINT, so the remainder is never negative.
@@ -90,7 +90,7 @@ export const ATHENA_DIALECT: SqlDialect = {
   emptyArray: () => 'ARRAY[]',
   sqlType: trinoType,
   ln: (sql) => `ln(${sql})`,
-  isInfinite: (sql) => `is_infinite(${sql})`,
+  isNonFinite: (sql) => `NOT is_finite(${sql})`,
   variableRangeFrames: false,
   reverseArray: (sql) => `reverse(${sql})`,
   bucketOf: (keys, count) => {

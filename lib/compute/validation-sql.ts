@@ -43,9 +43,9 @@ export function featureSummarySql(
     parts.push(`COUNT(${value}) AS ${column(feature, 'present')}`);
     if (isNumeric(feature)) {
       const asDouble = `CAST(${value} AS DOUBLE)`;
-      const finite = `CASE WHEN NOT ${dialect.isInfinite(asDouble)} THEN ${asDouble} END`;
+      const finite = `CASE WHEN NOT ${dialect.isNonFinite(asDouble)} THEN ${asDouble} END`;
       parts.push(
-        `SUM(CASE WHEN ${dialect.isInfinite(asDouble)} THEN 1 ELSE 0 END) AS ${column(feature, 'inf')}`,
+        `SUM(CASE WHEN ${dialect.isNonFinite(asDouble)} THEN 1 ELSE 0 END) AS ${column(feature, 'inf')}`,
         `AVG(${finite}) AS ${column(feature, 'mean')}`,
         `STDDEV_SAMP(${finite}) AS ${column(feature, 'stddev')}`,
       );

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { PARTITION_COLUMN, perEventFeaturesSql } from '../compute/feature-queries.js';
 import { dialectFor } from '../compute/sql-dialect.js';
-import { stringLiteral } from '../compute/sql-literals.js';
+import { quoteIdentifier, stringLiteral } from '../compute/sql-literals.js';
 import { featureSummarySql, readFeatureSummaries } from '../compute/validation-sql.js';
 import type { ViewComputation } from '../compute/view-features-sql.js';
 import { FstoreError } from '../errors.js';
@@ -103,7 +103,13 @@ export async function computeFeatures(options: ComputeFeaturesOptions): Promise<
     const staged = groupByDay(await store.list(staging));
     const days = [...staged.keys()].sort();
     report({ stage: 'validate', partitionsDone: 0, partitionsTotal: days.length, rows });
+    // DuckDB reads the staged files again cheaply, and must: its summary's STDDEV_SAMP fails outright on
+    // values that large. Athena's summary counts them, and only then is the query read again.
+    if (engine.dialect === 'duckdb') await refuseOverflowedAggregates(options, dialect, staging, days);
     const summaries = await summarize(options, dialect, staging, days);
+    if (engine.dialect !== 'duckdb' && summariesHoldNonFinite(computation, summaries)) {
+      await refuseOverflowedAggregates(options, dialect, staging, days);
+    }
 
     // Days are independent partitions: publish several at once (S3 costs a few round trips per day).
     let done = 0;
@@ -168,15 +174,10 @@ async function summarize(
   staging: string,
   days: readonly string[],
 ): Promise<Map<string, Record<string, unknown>>> {
-  const { engine, store, computation } = options;
+  const { engine, computation } = options;
   if (days.length === 0) return new Map();
-  // DuckDB reads the staged files; Athena has no table over staging, so it summarizes the query itself.
-  const local = engine.dialect === 'duckdb' ? store.localPath(staging) : undefined;
-  const relation = local
-    ? `read_parquet(${stringLiteral(`${local.replace(/\/$/, '')}/**/*.parquet`)}, hive_partitioning = true)`
-    : `(${perEventFeaturesSql(computation, { start: options.start, end: options.end }, dialect)}) AS computed`;
   const sql = featureSummarySql(
-    relation,
+    stagedRelation(options, dialect, staging),
     computation.features,
     computation.view.validation.features,
     dialect,
@@ -186,6 +187,71 @@ async function summarize(
   );
   const rows = await engine.query(sql);
   return new Map(rows.map((row) => [normalizeDt(row.__group), row]));
+}
+
+/** The staged feature rows. DuckDB reads the staged files; Athena has no table over staging, so it reads the query itself. */
+function stagedRelation(
+  options: ComputeFeaturesOptions,
+  dialect: ReturnType<typeof dialectFor>,
+  staging: string,
+): string {
+  const local = options.engine.dialect === 'duckdb' ? options.store.localPath(staging) : undefined;
+  return local
+    ? `read_parquet(${stringLiteral(`${local.replace(/\/$/, '')}/**/*.parquet`)}, hive_partitioning = true)`
+    : `(${perEventFeaturesSql(options.computation, { start: options.start, end: options.end }, dialect)}) AS computed`;
+}
+
+/** A window sum, mean or spread came out beyond float64's range: nothing of the job is published. */
+export class AggregateOverflowComputeError extends FstoreError {
+  override readonly name = 'AggregateOverflowComputeError';
+}
+
+const OVERFLOWING_FUNCTIONS = new Set(['sum', 'mean', 'variance', 'stddev']);
+
+function overflowingAggregates(computation: ViewComputation) {
+  return computation.features.filter(
+    (feature) => feature.origin.kind === 'aggregation' && OVERFLOWING_FUNCTIONS.has(feature.origin.function),
+  );
+}
+
+function summariesHoldNonFinite(
+  computation: ViewComputation,
+  summaries: ReadonlyMap<string, Record<string, unknown>>,
+): boolean {
+  const aggregates = overflowingAggregates(computation);
+  return [...summaries.values()].some((row) =>
+    readFeatureSummaries(row, aggregates).some((summary) => summary.infinities > 0),
+  );
+}
+
+/**
+ * Refuses the job when a window aggregate is not finite in any staged day (its sum or sum of squares
+ * overflowed), naming the view, the feature and an entity where it happens, before anything is published.
+ */
+async function refuseOverflowedAggregates(
+  options: ComputeFeaturesOptions,
+  dialect: ReturnType<typeof dialectFor>,
+  staging: string,
+  days: readonly string[],
+): Promise<void> {
+  const { computation } = options;
+  const aggregates = overflowingAggregates(computation);
+  if (days.length === 0 || aggregates.length === 0) return;
+  const keys = computation.view.entities.flatMap((entity) => Object.keys(entity.joinKeys));
+  const nonFinite = (name: string) => dialect.isNonFinite(`CAST(${quoteIdentifier(name)} AS DOUBLE)`);
+  const overflowed = aggregates
+    .map((feature, index) => `WHEN ${nonFinite(feature.name)} THEN ${index}`)
+    .join(' ');
+  const [row] = await options.engine.query(
+    `SELECT ${keys.map(quoteIdentifier).join(', ')}, ${quoteIdentifier(PARTITION_COLUMN)} AS "__day", CASE ${overflowed} END AS "__feature" FROM ${stagedRelation(options, dialect, staging)} WHERE ${aggregates.map((feature) => nonFinite(feature.name)).join(' OR ')} ORDER BY "__day" LIMIT 1`,
+  );
+  const feature = row ? aggregates[Number(row.__feature)] : undefined;
+  if (!row || !feature) return;
+  const column = feature.origin.kind === 'aggregation' ? feature.origin.column : '';
+  const entity = keys.map((key) => `${key}=${String(row[key])}`).join(', ');
+  throw new AggregateOverflowComputeError(
+    `feature view "${computation.view.name}", feature "${feature.name}", entity ${entity}, day ${normalizeDt(row.__day)}: the window's sum or sum of squares of column "${column}" is beyond float64's range (about ±1.8e308), so nothing was published; scale the column down in the source (for example to thousands) or aggregate a smaller window`,
+  );
 }
 
 function normalizeDt(value: unknown): string {

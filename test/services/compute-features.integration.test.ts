@@ -165,6 +165,26 @@ describe('computeFeatures', () => {
     ]);
   });
 
+  it('refuses a job whose window sum leaves float64 range, naming view, feature, entity and day, and publishes nothing', async () => {
+    await writeFile(
+      join(dir, 'events.csv'),
+      [
+        'user_id,ts,amount',
+        '1,2024-01-01T10:00:00Z,5',
+        '3,2024-01-02T10:00:00Z,1.5e308',
+        '3,2024-01-02T11:00:00Z,1.5e308',
+        '3,2024-01-02T12:00:00Z,1',
+      ].join('\n'),
+    );
+
+    await expect(
+      computeFeatures({ engine, store, computation: computation(), version: 'v1', ...range, jobId: 'huge' }),
+    ).rejects.toThrow(
+      `feature view "spend", feature "amount_sum_2d", entity user_id=3, day 2024-01-02: the window's sum or sum of squares of column "amount" is beyond float64's range (about ±1.8e308), so nothing was published; scale the column down in the source (for example to thousands) or aggregate a smaller window`,
+    );
+    expect(await store.list('')).toEqual([]);
+  });
+
   it('publishes nothing and cleans its staging when the query fails', async () => {
     const broken = { ...computation(), sourceRelation: "read_csv('/nonexistent/events.csv')" };
 
