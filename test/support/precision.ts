@@ -231,22 +231,7 @@ export function expectedWindows(
 
 /** The exact value of one function of a window: a number for count, min and max, a fraction, or null. */
 function exactValue(fn: WindowFeature['fn'], exact: ExactAggregates): Rational | number | null {
-  switch (fn) {
-    case 'count':
-      return exact.count;
-    case 'sum':
-      return exact.sum;
-    case 'mean':
-      return exact.mean;
-    case 'variance':
-      return exact.variance;
-    case 'stddev':
-      return exact.stddev;
-    case 'min':
-      return exact.min;
-    case 'max':
-      return exact.max;
-  }
+  return exact[fn];
 }
 
 /** The scale an error of `fn` is measured against (see the comment at the top); undefined when exact. */
