@@ -1,7 +1,7 @@
 import { FstoreError } from '../../lib/errors.js';
 import type { Registry } from '../../lib/registry/registry.js';
 import { repoFromRegistry } from '../../lib/registry/repo-from-registry.js';
-import { servingCatalog } from '../../lib/services/serving-catalog.js';
+import { servingCatalog, viewVersionHistories } from '../../lib/services/serving-catalog.js';
 import type { LoadedCatalog } from './serve-dependencies.js';
 
 /** The registry could not be read (or rebuilt) and no earlier catalog is cached to fall back on. */
@@ -30,12 +30,13 @@ export interface RegistryCatalogLoaderOptions {
  * `refreshMs` and prepares it for serving only when the revision changed. Concurrent callers share one
  * reload. A failed reload keeps serving the cached catalog (and tries again after another `refreshMs`);
  * with nothing cached it fails with `RegistryUnavailableError` (503). Before the first apply it answers
- * undefined, also cached for `refreshMs`.
+ * undefined, also cached for `refreshMs`. With `changeLog`, a new revision also reads the change log once,
+ * which numbers each view's versions (v0, v1, ...) for versioned references such as `view@v2:feature`.
  * @example
  * const loadCatalog = registryCatalogLoader(new Registry({ store, project: 'fraud' }), { refreshMs: 10_000 });
  */
 export function registryCatalogLoader(
-  registry: Pick<Registry, 'current'>,
+  registry: Pick<Registry, 'current'> & Partial<Pick<Registry, 'changeLog'>>,
   options: RegistryCatalogLoaderOptions = {},
 ): () => Promise<LoadedCatalog | undefined> {
   const refreshMs = options.refreshMs ?? 30_000;
@@ -59,7 +60,10 @@ export function registryCatalogLoader(
           : previous?.revision === current.revision
             ? previous
             : {
-                catalog: servingCatalog(repoFromRegistry(current.objects)),
+                catalog: servingCatalog(
+                  repoFromRegistry(current.objects),
+                  registry.changeLog ? viewVersionHistories(await registry.changeLog()) : undefined,
+                ),
                 objects: current.objects,
                 revision: current.revision,
               };

@@ -1,7 +1,8 @@
+import { parseTimeText, TIME_FORMS } from '../../lib/compute/source-values.js';
 import { closestName } from '../../lib/definitions/closest-name.js';
 import type { DiscoveryFilter } from '../../lib/registry/discovery.js';
 import type { OnlineFeaturesRequest } from '../../lib/services/get-online-features.js';
-import type { PushDestination, PushRequest } from '../../lib/services/push-request.js';
+import type { OnlineWriteRequest, PushDestination, PushRequest } from '../../lib/services/push-request.js';
 import { ApiError } from './api-error.js';
 
 /**
@@ -10,88 +11,102 @@ import { ApiError } from './api-error.js';
  */
 export const MAX_NAME_LENGTH = 256;
 
-/** Unknown fields named in one error; the rest are counted. */
+/** Unknown query parameters named in one error; the rest are counted. */
 const MAX_UNKNOWN_FIELDS_LISTED = 5;
 /** Characters of a caller's value or key quoted back in a message. */
 const MAX_QUOTED_LENGTH = 40;
 
-const ONLINE_FEATURES_FIELDS = [
-  'features',
-  'feature_service',
-  'entities',
-  'request_context',
-  'full_feature_names',
-] as const;
 const ONLINE_FEATURES_EXAMPLE = '{"features": ["view:feature"], "entities": {"user_id": [1, 2]}}';
-
-const PUSH_FIELDS = ['push_source_name', 'feature_view', 'df', 'to'] as const;
 const PUSH_DESTINATIONS: readonly PushDestination[] = ['online', 'offline', 'online_and_offline'];
 const PUSH_EXAMPLE =
   '{"push_source_name": "transactions", "df": {"user_id": [1], "amount": [9.5]}, "to": "online"}';
+const WRITE_EXAMPLE =
+  '{"feature_view_name": "user_profile", "df": {"user_id": [1], "credit_score": [700.0], "event_timestamp": ["2024-01-01T00:00:00"]}}';
+const MATERIALIZE_EXAMPLE =
+  '{"start_ts": "2024-01-01T00:00:00", "end_ts": "2024-01-02T00:00:00", "feature_views": ["user_stats"]}';
 
 const DISCOVERY_PARAMETERS = ['search', 'tag', 'owner', 'entity'] as const;
 
 type JsonObject = Readonly<Record<string, unknown>>;
 type Columns = Readonly<Record<string, readonly unknown[]>>;
 
+/*
+ * The bodies are Feast's request models (`sdk/python/feast/feature_server.py`: GetOnlineFeaturesRequest,
+ * PushFeaturesRequest, WriteToFeatureStoreRequest, MaterializeRequest, MaterializeIncrementalRequest), read
+ * the way pydantic reads them there: every field of the model is accepted, fields the model does not name
+ * are ignored (those models set no `extra`, and pydantic's default is `extra="ignore"`), a missing required
+ * field is 422 `MISSING_FIELD` as pydantic answers, and a field of the wrong type is 400 `INVALID_REQUEST`
+ * naming the field and what to give. Optional fields may also be null, which means "not given".
+ */
+
 /**
- * A Feast `get-online-features` body as the service's request: snake_case keys mapped to camelCase, every
- * field's type checked. Optional fields may also be null (Feast's own server accepts that). What needs
- * the definitions (which features exist, which join keys, their types, row counts) is the service's job.
+ * A Feast `get-online-features` body (GetOnlineFeaturesRequest, plus fstore's `request_context`) as the
+ * service's request. What needs the definitions (which features exist, join keys, types, row counts) is
+ * the service's job.
  * @example onlineFeaturesRequestFromBody({ features: ['user_stats:amount_sum_7d'], entities: { user_id: [1] } })
  */
 export function onlineFeaturesRequestFromBody(body: unknown): OnlineFeaturesRequest {
   const fields = bodyObject(body, ONLINE_FEATURES_EXAMPLE);
-  rejectUnknownFields(fields, ONLINE_FEATURES_FIELDS);
   const features = optional(fields.features);
   const featureService = optional(fields.feature_service);
   const requestContext = optional(fields.request_context);
-  const fullFeatureNames = optional(fields.full_feature_names);
-  if (fullFeatureNames !== undefined && typeof fullFeatureNames !== 'boolean') {
-    throw invalid(`full_feature_names must be true or false; got ${described(fullFeatureNames)}`);
-  }
-  if (fields.entities === undefined) {
-    throw invalid(
-      'entities is missing; give each join key a list of values, one per row, e.g. "entities": {"user_id": [1, 2]}',
+  const fullFeatureNames = flag(fields, 'full_feature_names');
+  const includeVersions = flag(fields, 'include_feature_view_version_metadata');
+  if (optional(fields.entities) === undefined) {
+    throw missing(
+      'entities',
+      'give each join key a list of values, one per row, e.g. "entities": {"user_id": [1, 2]}',
     );
   }
+  const references = features === undefined ? undefined : featureReferences(features);
+  const service =
+    featureService === undefined
+      ? undefined
+      : name('feature_service', featureService, 'feature service name');
+  // Feast's model defaults `features` to []: an empty list beside a feature service is "not given".
+  const givenFeatures = references !== undefined && (references.length > 0 || service === undefined);
   return {
-    features: features === undefined ? undefined : featureReferences(features),
-    featureService:
-      featureService === undefined
-        ? undefined
-        : name('feature_service', featureService, 'feature service name'),
+    features: givenFeatures ? references : undefined,
+    featureService: service,
     entities: scalarColumns('entities', fields.entities),
     requestContext:
       requestContext === undefined ? undefined : scalarColumns('request_context', requestContext),
     fullFeatureNames,
+    includeFeatureViewVersionMetadata: includeVersions,
   };
 }
 
 /**
- * A Feast `push` body as the push service's request: one of `push_source_name` or `feature_view`, `df` as
- * columns of equal length holding scalars (or flat lists, for vector columns), `to` one of the three
- * destinations. Whether the columns match the source's schema is the service's job.
+ * A Feast `push` body (PushFeaturesRequest) as the push service's request: `push_source_name` (or fstore's
+ * `feature_view`), `df` as columns of equal length, `to` one of the three destinations. Feast's
+ * `allow_registry_cache` and `transform_on_write` are accepted and checked; fstore has nothing they change
+ * (the served registry is at most its refresh interval old, and there are no write-time transformations).
+ * Whether the columns match the source's schema is the service's job.
  * @example pushRequestFromBody({ push_source_name: 'transactions', df: { user_id: [1], amount: [9.5] } })
  */
 export function pushRequestFromBody(body: unknown): PushRequest {
   const fields = bodyObject(body, PUSH_EXAMPLE);
-  rejectUnknownFields(fields, PUSH_FIELDS);
   const pushSourceName = optional(fields.push_source_name);
   const featureView = optional(fields.feature_view);
-  if ((pushSourceName === undefined) === (featureView === undefined)) {
+  flag(fields, 'allow_registry_cache');
+  flag(fields, 'transform_on_write');
+  if (pushSourceName === undefined && featureView === undefined) {
+    throw missing(
+      'push_source_name',
+      'name the source the rows belong to (every view reading it takes them), or give "feature_view" for one view only',
+    );
+  }
+  if (pushSourceName !== undefined && featureView !== undefined) {
     throw invalid(
-      `give either push_source_name (every view reading that source takes the rows) or feature_view (only that view takes them); the body has ${pushSourceName === undefined ? 'neither' : 'both'}`,
+      'give either push_source_name (every view reading that source takes the rows) or feature_view (only that view takes them), not both',
     );
   }
   const to = optional(fields.to);
   if (to !== undefined && !PUSH_DESTINATIONS.includes(to as PushDestination)) {
     throw invalid(`to must be "online", "offline" or "online_and_offline"; got ${described(to)}`);
   }
-  if (fields.df === undefined) {
-    throw invalid(
-      'df is missing; give the rows column by column, e.g. "df": {"user_id": [1, 2], "amount": [9.5, 3]}',
-    );
+  if (optional(fields.df) === undefined) {
+    throw missing('df', 'give the rows column by column, e.g. "df": {"user_id": [1, 2], "amount": [9.5, 3]}');
   }
   return {
     pushSourceName:
@@ -101,6 +116,97 @@ export function pushRequestFromBody(body: unknown): PushRequest {
     df: dataFrame(fields.df),
     to: to as PushDestination | undefined,
   };
+}
+
+/**
+ * A Feast `write-to-online-store` body (WriteToFeatureStoreRequest): a feature view's rows of feature values,
+ * as Feast's remote online store sends them (`infra/online_stores/remote.py`, `online_write_batch`).
+ * @example onlineWriteRequestFromBody({ feature_view_name: 'user_profile', df: { user_id: [1], credit_score: [700.0] } })
+ */
+export function onlineWriteRequestFromBody(body: unknown): OnlineWriteRequest {
+  const fields = bodyObject(body, WRITE_EXAMPLE);
+  flag(fields, 'allow_registry_cache');
+  flag(fields, 'transform_on_write');
+  const view = optional(fields.feature_view_name);
+  if (view === undefined) {
+    throw missing('feature_view_name', 'name the feature view the rows are written to');
+  }
+  if (optional(fields.df) === undefined) {
+    throw missing(
+      'df',
+      'give the rows column by column: the join keys, the features and "event_timestamp", one value per row',
+    );
+  }
+  return { featureViewName: name('feature_view_name', view, 'feature view name'), df: dataFrame(fields.df) };
+}
+
+/** A Feast materialize body as a run: which views, which range, which version. */
+export interface MaterializeRunRequest {
+  readonly incremental: boolean;
+  /** Undefined: every online view. */
+  readonly views: readonly string[] | undefined;
+  /** Entities with rows since then are written; undefined: all (only for a full run). */
+  readonly start: Date | undefined;
+  readonly end: Date;
+  /** A version (`v2`, `latest` or a version id) the run must be of; undefined: the applied one. */
+  readonly version: string | undefined;
+}
+
+/**
+ * A Feast `materialize` body (MaterializeRequest) or `materialize-incremental` body
+ * (MaterializeIncrementalRequest) as a run. As in Feast (`_parse_materialize_timestamps`), a full run needs
+ * `start_ts` before `end_ts` unless `disable_event_timestamp` is true, which means from the beginning up
+ * to `now`; times without a zone are UTC. `full_feature_names` is accepted and changes nothing here (Feast
+ * uses it for on-demand views written at materialization, which fstore computes at read time).
+ * @example materializeRequestFromBody({ end_ts: '2024-01-02T00:00:00' }, true, Date.now())
+ */
+export function materializeRequestFromBody(
+  body: unknown,
+  incremental: boolean,
+  now: number,
+): MaterializeRunRequest {
+  const fields = bodyObject(body, incremental ? '{"end_ts": "2024-01-02T00:00:00"}' : MATERIALIZE_EXAMPLE);
+  flag(fields, 'full_feature_names');
+  const views = optional(fields.feature_views);
+  const version = optional(fields.version);
+  if (views !== undefined && !(Array.isArray(views) && views.length > 0)) {
+    throw invalid(
+      `feature_views must be a non-empty list of feature view names, e.g. ["user_stats"], or left out for every online view; got ${Array.isArray(views) ? 'an empty list' : described(views)}`,
+    );
+  }
+  const viewNames = views?.map((view: unknown, index) =>
+    name(`feature_views[${index}]`, view, 'feature view name'),
+  );
+  const versionName = version === undefined ? undefined : name('version', version, 'version such as "v2"');
+  if (versionName !== undefined && viewNames?.length !== 1) {
+    throw invalid(
+      'version needs feature_views with exactly one view, as in Feast; name the one view whose version to materialize',
+    );
+  }
+  const common = { views: viewNames, version: versionName };
+  if (incremental) {
+    if (optional(fields.end_ts) === undefined) {
+      throw missing('end_ts', 'give the time to materialize up to, e.g. "end_ts": "2024-01-02T00:00:00"');
+    }
+    return { incremental, ...common, start: undefined, end: instant('end_ts', fields.end_ts) };
+  }
+  if (flag(fields, 'disable_event_timestamp')) {
+    return { incremental, ...common, start: undefined, end: new Date(now) };
+  }
+  if (optional(fields.start_ts) === undefined || optional(fields.end_ts) === undefined) {
+    throw missing(
+      optional(fields.start_ts) === undefined ? 'start_ts' : 'end_ts',
+      'give both start_ts and end_ts (or "disable_event_timestamp": true for everything up to now)',
+    );
+  }
+  const start = instant('start_ts', fields.start_ts);
+  const end = instant('end_ts', fields.end_ts);
+  if (!(start.getTime() < end.getTime())) {
+    throw invalid(
+      `start_ts (${start.toISOString()}) must be before end_ts (${end.toISOString()}); swap them or widen the range`,
+    );
+  }
+  return { incremental, ...common, start, end };
 }
 
 /** The `/registry/feature-views` query (`?search=&tag=&owner=&entity=`) as a discovery filter. */
@@ -119,6 +225,29 @@ export function discoveryFilterFromQuery(
 
 function invalid(message: string): ApiError {
   return new ApiError(400, 'INVALID_REQUEST', message);
+}
+
+/** A required field of Feast's model is missing: 422, as pydantic answers in Feast's server. */
+function missing(field: string, fix: string): ApiError {
+  return new ApiError(422, 'MISSING_FIELD', `${field} is missing; ${fix}`);
+}
+
+/** An optional boolean of Feast's models: true, false, or null / absent for its default. */
+function flag(fields: JsonObject, field: string): boolean | undefined {
+  const value = optional(fields[field]);
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw invalid(`${field} must be true or false; got ${described(value)}`);
+  }
+  return value;
+}
+
+/** A time of a materialize body: ISO 8601, an offset being the instant it names, no zone meaning UTC. */
+function instant(field: string, value: unknown): Date {
+  const ms = typeof value === 'string' ? parseTimeText(value) : undefined;
+  if (ms === undefined) {
+    throw invalid(`${field} must be ${TIME_FORMS}; got ${described(value)}`);
+  }
+  return new Date(ms);
 }
 
 /** Null stands for "not given", as in Feast's request models. */

@@ -1,5 +1,6 @@
 import type { RegistryObject } from '../../lib/registry/registry-object.js';
 import { DEFAULT_ONLINE_REQUEST_LIMITS } from '../../lib/services/get-online-features.js';
+import type { MaterializeResult } from '../../lib/services/materialize.js';
 import type { PushRequest, PushResult } from '../../lib/services/push-request.js';
 import type { ServingCatalog } from '../../lib/services/serving-catalog.js';
 import type { OnlineStore } from '../../lib/stores/online-store.js';
@@ -30,6 +31,18 @@ export const DEFAULT_SERVE_LIMITS: Required<ServeLimits> = {
   maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
 };
 
+/** One materialization the API asks for: the views (already checked against `catalog`) and the range. */
+export interface MaterializeRun {
+  /** The applied definitions the views were resolved against. */
+  readonly catalog: ServingCatalog;
+  /** From each view version's watermark (`materialize-incremental`), else from `start`. */
+  readonly incremental: boolean;
+  readonly views: readonly string[];
+  /** Entities with rows since then are written; undefined: all. Never set for an incremental run. */
+  readonly start: Date | undefined;
+  readonly end: Date;
+}
+
 /** What the serving handler needs; the Lambda builds them from its environment, tests hand in their own. */
 export interface ServeDependencies {
   /**
@@ -42,6 +55,17 @@ export interface ServeDependencies {
   readonly push?: (request: PushRequest) => Promise<PushResult>;
   /** @default DEFAULT_SERVE_LIMITS */
   readonly limits?: ServeLimits;
+  /**
+   * Runs a materialization (the offline engine, the online store, the watermarks); without it `POST
+   * /materialize` and `POST /materialize-incremental` answer 501 `MATERIALIZE_UNAVAILABLE`.
+   */
+  readonly materialize?: (run: MaterializeRun) => Promise<MaterializeResult>;
+  /**
+   * How long a materialize request waits for its run before answering 202 with a job to poll (below API
+   * Gateway's 29 s integration timeout).
+   * @default 10_000
+   */
+  readonly materializeWaitMs?: number;
   /** The read time of `get-online-features`, epoch ms. @default Date.now */
   readonly now?: () => number;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { feastErrorBody } from '../../lambdas/http/feast-error-detail.js';
 
 /** An API Gateway (REST API, proxy integration) handler, such as the serving Lambda's. */
 export type ApiGatewayProxyHandler = (
@@ -59,12 +60,10 @@ export async function startLocalApiServer(options: LocalApiServerOptions): Promi
   // What Node's parser refuses itself (an unknown method, broken headers) gets the API's JSON error too.
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
-    const body = JSON.stringify({
-      error: {
-        code: 'BAD_REQUEST',
-        message: `the request cannot be parsed as HTTP/1.1: ${error.code ?? error.message}`,
-      },
-    });
+    const body = feastErrorBody(
+      'BAD_REQUEST',
+      `the request cannot be parsed as HTTP/1.1: ${error.code ?? error.message}`,
+    );
     socket.end(
       `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );
@@ -275,7 +274,8 @@ function writeJson(
   message: string,
   headers: Record<string, string> = {},
 ): void {
-  const payload = JSON.stringify({ error: { code, message } });
+  // The same body the handler's errors have: Feast's error detail carrying the code and message.
+  const payload = feastErrorBody(code, message);
   response.writeHead(status, {
     'content-type': 'application/json',
     'content-length': String(Buffer.byteLength(payload)),

@@ -3,9 +3,9 @@ import { evaluateExpression } from '../compute/evaluate-expression.js';
 import { type FeatureStatus, type ServedFeature, viewFeaturesAt } from '../compute/online-aggregator.js';
 import { mergeStates } from '../compute/online-fold.js';
 import { expressionReferences } from '../definitions/expression.js';
+import { parseFeatureReference } from '../definitions/feature-service.js';
 import type { OnDemandFeatureViewDefinition } from '../definitions/on-demand-feature-view.js';
-import type { ValueType } from '../definitions/value-type.js';
-import { FstoreError } from '../errors.js';
+import type { FeatureType, ValueType } from '../definitions/value-type.js';
 import {
   encodeEntityKey,
   type JoinKeyValue,
@@ -13,12 +13,15 @@ import {
   oversizedEntityKey,
 } from '../stores/online-entity-key.js';
 import type { OnlineItemKey, OnlineStore } from '../stores/online-store.js';
+import { OnlineRequestError } from './online-request-error.js';
 import {
   featureNameCollisions,
   resolveRequestedFeatures,
   UnknownFeatureError,
+  versionedReference,
 } from './requested-features.js';
 import type { ServedView, ServingCatalog } from './serving-catalog.js';
+import { appliedVersion, servedVersionTag, versionHistory } from './view-versions.js';
 
 /** Limits on one request, so one caller cannot make the service read or return without bound. */
 export interface OnlineRequestLimits {
@@ -40,7 +43,12 @@ export interface OnlineFeaturesRequest {
   /** Further request fields for on-demand features, column-major like `entities`. */
   readonly requestContext?: Readonly<Record<string, readonly unknown[]>>;
   /** Name features `view__feature`. @default false */
-  readonly fullFeatureNames?: boolean;
+  readonly fullFeatureNames?: boolean | undefined;
+  /**
+   * Add `metadata.feature_view_metadata`: each view read, with the version number it was read at (Feast's
+   * `include_feature_view_version_metadata`). @default false
+   */
+  readonly includeFeatureViewVersionMetadata?: boolean | undefined;
 }
 
 export interface OnlineFeatureColumn {
@@ -50,23 +58,26 @@ export interface OnlineFeatureColumn {
   readonly event_timestamps: string[];
 }
 
+/** A view an answer read, and the version it read (Feast's `FeatureViewMetadata`). */
+export interface FeatureViewVersionMetadata {
+  readonly name: string;
+  /** Feast's version number: the view's first version is 0, each change after it one more. */
+  readonly version: number;
+  /** fstore's version id (16 hex digits). */
+  readonly version_id: string;
+}
+
 /** Feast's response shape: column-major, join keys first, one result per name in `feature_names`. */
 export interface OnlineFeaturesResponse {
-  readonly metadata: { readonly feature_names: string[] };
+  readonly metadata: {
+    readonly feature_names: string[];
+    /** Only when `includeFeatureViewVersionMetadata` was asked for. */
+    readonly feature_view_metadata?: FeatureViewVersionMetadata[];
+  };
   readonly results: OnlineFeatureColumn[];
 }
 
-/** A request the service cannot answer as asked; `code` and `status` are what the HTTP edge returns. */
-export class OnlineRequestError extends FstoreError {
-  override readonly name = 'OnlineRequestError';
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
+export { OnlineRequestError };
 
 export interface GetOnlineFeaturesOptions {
   readonly catalog: ServingCatalog;
@@ -77,7 +88,23 @@ export interface GetOnlineFeaturesOptions {
   readonly limits?: OnlineRequestLimits;
 }
 
+/** The event time where there is none: the epoch, as Feast answers (the HTTP edge writes it Feast's way). */
 const EPOCH = new Date(0).toISOString();
+
+/** One requested feature: its view, its name, and the version tag it was asked with (`v2`, a version id). */
+interface RequestedFeature {
+  readonly view: string;
+  readonly feature: string;
+  /** Undefined: asked without a version or with `@latest`. */
+  readonly versionTag: string | undefined;
+}
+
+/** The answer with the type of every column, for writers that type JSON values (`20.0` for a float64). */
+export interface TypedOnlineFeatures {
+  readonly response: OnlineFeaturesResponse;
+  /** Aligned with `response.metadata.feature_names`; undefined where the definition has no type. */
+  readonly types: readonly (FeatureType | undefined)[];
+}
 
 /**
  * Reads features for live requests: each distinct (entity, view) is read once, in one batched store
@@ -85,10 +112,22 @@ const EPOCH = new Date(0).toISOString();
  * out to every row that asked; on-demand features are evaluated from request fields and those values.
  */
 export async function getOnlineFeatures(options: GetOnlineFeaturesOptions): Promise<OnlineFeaturesResponse> {
+  return (await readOnlineFeatures(options)).response;
+}
+
+/**
+ * `getOnlineFeatures` with the type of each column. Join keys come first, in the order the request's
+ * `entities` gives them; then the features in the order asked.
+ */
+export async function readOnlineFeatures(options: GetOnlineFeaturesOptions): Promise<TypedOnlineFeatures> {
   const { catalog, store, request } = options;
   const limits = options.limits ?? DEFAULT_ONLINE_REQUEST_LIMITS;
   const t = (options.now ?? Date.now)();
   const requested = resolveFeatures(catalog, request, limits);
+  const outputName = ({ view, feature, versionTag }: RequestedFeature): string =>
+    request.fullFeatureNames
+      ? `${view}${versionTag === undefined ? '' : `@${versionTag}`}__${feature}`
+      : feature;
   if (!request.fullFeatureNames) refuseNameCollisions(requested);
   const columns = { ...(request.requestContext ?? {}), ...request.entities };
   const rowCount = countRows(columns, limits);
@@ -111,10 +150,11 @@ export async function getOnlineFeatures(options: GetOnlineFeaturesOptions): Prom
       requestFields.set(field, onDemand.request[field] ?? 'float64');
   }
   const views = [...storedViews].map((name) => servedView(catalog, name));
-  const joinKeyNames = [...new Set(views.flatMap((view) => [...view.joinKeys.keys()]))];
+  const joinKeyTypes = new Map(views.flatMap((view) => [...view.joinKeys]));
   for (const view of views) checkJoinKeys(view, columns);
   for (const [field, type] of requestFields) checkRequestField(field, type, columns, requested);
-
+  // In the request's order, as Feast answers them.
+  const joinKeyNames = Object.keys(request.entities).filter((key) => joinKeyTypes.has(key));
   // One item per distinct (entity, view): rows asking for the same entity share the read and the math.
   const rowKeys = views.map((view) =>
     Array.from({ length: rowCount }, (_, row) => entityKeyOf(view, columns, row)),
@@ -166,13 +206,16 @@ export async function getOnlineFeatures(options: GetOnlineFeaturesOptions): Prom
   };
 
   const featureNames: string[] = [...joinKeyNames];
+  const types: (FeatureType | undefined)[] = joinKeyNames.map((key) => joinKeyTypes.get(key));
   const results: OnlineFeatureColumn[] = joinKeyNames.map((key) => ({
     values: [...(columns[key] ?? [])],
     statuses: Array.from({ length: rowCount }, () => 'PRESENT' as const),
     event_timestamps: Array.from({ length: rowCount }, () => EPOCH),
   }));
-  for (const { view, feature } of requested) {
-    featureNames.push(request.fullFeatureNames ? `${view}__${feature}` : feature);
+  for (const requestedFeature of requested) {
+    const { view, feature } = requestedFeature;
+    featureNames.push(outputName(requestedFeature));
+    types.push(catalog.validated.features.get(view)?.find((candidate) => candidate.name === feature)?.dtype);
     const onDemand = onDemandByName.get(view);
     const column: OnlineFeatureColumn = { values: [], statuses: [], event_timestamps: [] };
     const rows = rowFeatures.get(view);
@@ -186,7 +229,35 @@ export async function getOnlineFeatures(options: GetOnlineFeaturesOptions): Prom
     }
     results.push(column);
   }
-  return { metadata: { feature_names: featureNames }, results };
+  const metadata: OnlineFeaturesResponse['metadata'] = request.includeFeatureViewVersionMetadata
+    ? { feature_names: featureNames, feature_view_metadata: viewVersionMetadata(catalog, requested) }
+    : { feature_names: featureNames };
+  return { response: { metadata, results }, types };
+}
+
+/**
+ * An instant as Feast writes times (`sdk/python/feast/feature_server_utils.py` `_timestamp_to_str`,
+ * lines 131-152): UTC with `Z`, no fraction when the milliseconds are zero, else three digits.
+ * @example feastTimestamp(0) // '1970-01-01T00:00:00Z'
+ */
+export function feastTimestamp(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso;
+}
+
+/** Each view read, once, in request order, with the number and id of the version it was read at. */
+function viewVersionMetadata(
+  catalog: ServingCatalog,
+  requested: readonly RequestedFeature[],
+): FeatureViewVersionMetadata[] {
+  const seen = new Map<string, FeatureViewVersionMetadata>();
+  for (const { view } of requested) {
+    if (seen.has(view)) continue;
+    const versionId = appliedVersion(catalog, view);
+    const history = versionHistory(catalog, view, versionId);
+    seen.set(view, { name: view, version: history.lastIndexOf(versionId), version_id: versionId });
+  }
+  return [...seen.values()];
 }
 
 const missing: ServedFeature = { value: null, status: 'NOT_FOUND', eventTs: undefined };
@@ -195,7 +266,7 @@ function resolveFeatures(
   catalog: ServingCatalog,
   request: OnlineFeaturesRequest,
   limits: OnlineRequestLimits,
-): { view: string; feature: string }[] {
+): RequestedFeature[] {
   if ((request.features === undefined) === (request.featureService === undefined)) {
     throw new OnlineRequestError(
       'INVALID_REQUEST',
@@ -208,14 +279,38 @@ function resolveFeatures(
       `"features" names ${request.features.length} features; at most ${limits.maxFeatures} are allowed per request, so split the request`,
     );
   }
-  let requested: { view: string; feature: string }[];
+  const references = request.features?.map(versionedReference);
+  let requested: RequestedFeature[];
   try {
-    requested = resolveRequestedFeatures(catalog.validated, {
-      features: request.features,
+    const resolved = resolveRequestedFeatures(catalog.validated, {
+      features: references?.map((reference) => reference.reference),
       service: request.featureService,
     });
+    // A service's features, or each reference (`view:*` expanded) with the version it names.
+    requested = references
+      ? references.flatMap((reference) => {
+          const tag =
+            reference.version === undefined
+              ? undefined
+              : servedVersionTag(catalog, reference.view, reference.version);
+          const { view, feature } = parseFeatureReference(reference.reference);
+          const names =
+            feature === '*'
+              ? (catalog.validated.features.get(view) ?? []).map((candidate) => candidate.name)
+              : [feature];
+          return names.map((name) => ({ view, feature: name, versionTag: tag }));
+        })
+      : resolved.map(({ view, feature }) => ({ view, feature, versionTag: undefined }));
   } catch (error) {
-    if (error instanceof UnknownFeatureError) throw new OnlineRequestError('UNKNOWN_FEATURE', error.message);
+    if (error instanceof UnknownFeatureError) {
+      const code =
+        error.subject === 'feature_service'
+          ? 'UNKNOWN_FEATURE_SERVICE'
+          : error.subject === 'feature_view'
+            ? 'UNKNOWN_FEATURE_VIEW'
+            : 'UNKNOWN_FEATURE';
+      throw new OnlineRequestError(code, error.message);
+    }
     throw error;
   }
   if (requested.length > limits.maxFeatures) {
@@ -237,7 +332,7 @@ function resolveFeatures(
 }
 
 /** Without full names, two views' features of one name would be two columns of one name. */
-function refuseNameCollisions(requested: readonly { view: string; feature: string }[]): void {
+function refuseNameCollisions(requested: readonly RequestedFeature[]): void {
   const collisions = featureNameCollisions(requested);
   if (collisions.length > 0) {
     throw new OnlineRequestError(

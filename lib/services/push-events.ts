@@ -11,7 +11,7 @@ import { MAX_ENTITY_KEY_BYTES, oversizedEntityKey } from '../stores/online-entit
 import type { OnlineItemKey, OnlineStore } from '../stores/online-store.js';
 import { landRawRows, OFFLINE_PUSH_ID_PREFIX, ONLINE_PUSH_ID_PREFIX } from '../stores/raw-landing.js';
 import { OnlineRequestError } from './get-online-features.js';
-import type { PushRequest, PushResult } from './push-request.js';
+import type { OnlineWriteRequest, PushRequest, PushResult } from './push-request.js';
 import { type ServedView, type ServingCatalog, viewEntityKey } from './serving-catalog.js';
 
 export interface PushEventsOptions {
@@ -44,7 +44,6 @@ export async function pushEvents(options: PushEventsOptions): Promise<PushResult
       throw new OnlineRequestError(
         'OFFLINE_PUSH_UNAVAILABLE',
         'this server has no offline store to push to; push with "to": "online"',
-        501,
       );
     }
     offlineRows = await landRows(options.offlineStore, source, rows, to === 'online_and_offline');
@@ -240,4 +239,62 @@ async function landRows(
     pushId,
   );
   return rows.length;
+}
+
+/**
+ * Columns Feast's clients send beside a view's rows that fstore does not keep: the created time of each row
+ * (`created` from Feast's remote online store, `infra/online_stores/remote.py` line 281; `created_timestamp`
+ * in Feast's tests), unless the source declares a column of that name.
+ */
+const FEAST_CREATED_COLUMNS = ['created', 'created_timestamp'];
+
+/**
+ * A Feast `write-to-online-store` request as the push it amounts to. Feast writes a view's feature values
+ * as they are; fstore computes every value from source rows, so only a view whose features are the latest
+ * values of source columns (`fields`, and derived features of them) can take such rows: they are its
+ * source rows, pushed to that view alone. The event time may come as Feast's `event_timestamp` for a source
+ * whose timestamp column is named otherwise; a derived feature's column is left out (it is computed from
+ * the fields); Feast's created time is left out unless the source has such a column. A view computed
+ * from events (windows, last-k, days since) is refused with `NOT_WRITABLE`, naming its source to push to.
+ */
+export function onlineWriteAsPush(catalog: ServingCatalog, request: OnlineWriteRequest): PushRequest {
+  const view = catalog.views.get(request.featureViewName);
+  if (!view) {
+    const suggestion = closestName(request.featureViewName, catalog.views.keys());
+    throw new OnlineRequestError(
+      'UNKNOWN_FEATURE_VIEW',
+      `there is no feature view "${request.featureViewName}"${suggestion ? `; did you mean "${suggestion}"?` : ''}`,
+    );
+  }
+  const name = view.definition.name;
+  const source = view.definition.source;
+  const computed = view.features.filter(
+    (feature) => feature.origin.kind !== 'field' && feature.origin.kind !== 'derived',
+  );
+  if (computed.length > 0) {
+    const listed = computed.slice(0, 5).map((feature) => feature.name);
+    throw new OnlineRequestError(
+      'NOT_WRITABLE',
+      `feature view "${name}" computes ${listed.join(', ')}${computed.length > 5 ? ', ...' : ''} from the events of source "${source.name}", so its values cannot be written as they are; push the source rows instead: POST /push with {"push_source_name": "${source.name}", "df": {...}}`,
+    );
+  }
+  const schema = source.schema as Record<string, ValueType>;
+  const columnOf = new Map<string, string>();
+  for (const feature of view.features) {
+    if (feature.origin.kind === 'field') columnOf.set(feature.name, feature.origin.column);
+  }
+  const derived = new Set(
+    view.features.filter((feature) => feature.origin.kind === 'derived').map((feature) => feature.name),
+  );
+  const df: Record<string, readonly unknown[]> = {};
+  for (const [column, values] of Object.entries(request.df)) {
+    if (derived.has(column) && !(column in schema)) continue;
+    if (FEAST_CREATED_COLUMNS.includes(column) && !(column in schema)) continue;
+    const target =
+      column === 'event_timestamp' && !(column in schema) && !(source.timestampField in request.df)
+        ? source.timestampField
+        : (columnOf.get(column) ?? column);
+    df[target] = values;
+  }
+  return { featureView: name, df, to: 'online' };
 }

@@ -21,3 +21,13 @@ export interface PushResult {
   /** Rows written to the offline store's raw area. */
   readonly offlineRows: number;
 }
+
+/**
+ * Rows of feature values for one feature view, as Feast's `write-to-online-store` takes them: the join
+ * keys, the features, and the event time as `event_timestamp` (or the source's own timestamp column).
+ */
+export interface OnlineWriteRequest {
+  readonly featureViewName: string;
+  /** Column-major rows: column -> one value per row. */
+  readonly df: Readonly<Record<string, readonly unknown[]>>;
+}

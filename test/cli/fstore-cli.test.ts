@@ -1225,7 +1225,9 @@ describe('fstore serve', () => {
         'NOT_FOUND',
       ]);
       expect(tooMany.status).toBe(400);
-      expect(((await tooMany.json()) as { error: { code: string } }).error.code).toBe('TOO_MANY_ROWS');
+      // Errors are Feast's error detail as a JSON string, fstore's code in it.
+      const detail = JSON.parse((await tooMany.json()) as string) as { error: { code: string } };
+      expect(detail.error.code).toBe('TOO_MANY_ROWS');
       expect(cli.exitCode).toBe(0);
       expect(await pushed.json()).toEqual({ rows: 1, online_items: 3, offline_rows: 0 });
       expect(((await afterPush.json()) as { results: { values: unknown[] }[] }).results[1]?.values).toEqual([

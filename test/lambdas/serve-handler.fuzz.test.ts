@@ -236,14 +236,21 @@ const contentTypes = fc.constantFrom(
   'application/x-www-form-urlencoded',
 );
 
-/** Every reply is JSON with a status below 500; every 4xx is `{"error": {"code", "message"}}`. */
+/**
+ * Every reply is JSON with a status below 500; every 4xx is Feast's error detail as a JSON string, carrying
+ * `{"error": {"code", "message"}}` (`feastErrorBody`).
+ */
 async function expectWellFormedReply(event: APIGatewayProxyEvent): Promise<void> {
   const reply = await handler(event, lambdaContext());
   expect(reply.statusCode).toBeLessThan(500);
   expect(reply.headers?.['content-type']).toBe('application/json');
   const body: unknown = JSON.parse(reply.body);
   if (reply.statusCode >= 400) {
-    expect(body).toEqual({
+    expect(typeof body).toBe('string');
+    expect(JSON.parse(body as string)).toEqual({
+      module: 'feast.errors',
+      class: expect.stringMatching(/^[A-Za-z]+$/),
+      message: expect.stringMatching(/\S/),
       error: { code: expect.stringMatching(/^[A-Z_]+$/), message: expect.stringMatching(/\S/) },
     });
   } else {
@@ -315,7 +322,7 @@ describe('the serving handler under random input', () => {
         );
 
         expect(reply.statusCode).toBe(413);
-        expect(JSON.parse(reply.body)).toMatchObject({ error: { code: 'BODY_TOO_LARGE' } });
+        expect(JSON.parse(JSON.parse(reply.body))).toMatchObject({ error: { code: 'BODY_TOO_LARGE' } });
       }),
       { numRuns: 100 },
     );

@@ -24,6 +24,7 @@ import {
   OnlineStoreWriteError,
 } from '../../lib/stores/online-store.js';
 import { ensureOnlineTable } from '../../lib/stores/online-table.js';
+import { replyProblems } from '../compat/openapi-responses.js';
 import { type DynamoDBFixture, startDynamoDBFixture } from '../support/local-dynamodb.js';
 import {
   FixedOnlineStore,
@@ -40,7 +41,7 @@ import {
 const loaded = transactionsCatalog();
 const MIB = 1024 * 1024;
 const ROUTES =
-  'POST /get-online-features, POST /push, GET /health, GET /registry/feature-views, GET /registry/feature-views/{name}';
+  'POST /get-online-features, POST /push, POST /write-to-online-store, POST /materialize, POST /materialize-incremental, GET /materialize-jobs/{id}, GET /openapi.json, GET /health, GET /registry/feature-views, GET /registry/feature-views/{name}';
 
 interface Served {
   readonly store: FixedOnlineStore;
@@ -69,13 +70,34 @@ function serve(overrides: Partial<ServeDependencies> = {}): Served {
       const reply = await handler(event, lambdaContext());
       const { status, contentType, body } = parsedReply(reply);
       expect(contentType).toBe('application/json');
+      // Every answer a route test receives is as the OpenAPI document describes it.
+      if (typeof event.httpMethod === 'string' && typeof event.path === 'string') {
+        expect(replyProblems(event.httpMethod, event.path, reply)).toEqual([]);
+      }
       return { status, body, reply };
     },
   };
 }
 
+/** The Feast exception class each code names, which Feast's client raises (`FeastError.from_error_detail`). */
+const FEAST_CLASS: Readonly<Record<string, string>> = {
+  NOT_FOUND: 'FeastObjectNotFoundException',
+  UNKNOWN_FEATURE_VIEW: 'FeatureViewNotFoundException',
+  UNKNOWN_FEATURE_SERVICE: 'FeatureServiceNotFoundException',
+  UNKNOWN_VERSION: 'FeatureViewVersionNotFound',
+  MISSING_REQUEST_FIELD: 'RequestDataNotFoundInEntityRowsException',
+  UNKNOWN_SOURCE: 'PushSourceNotFoundException',
+  FEATURE_NAME_COLLISION: 'FeatureNameCollisionError',
+};
+
+/** An error body once parsed (`parsedReply`): Feast's error detail with fstore's code and message. */
 function errorBody(code: string, message: string): unknown {
-  return { error: { code, message } };
+  return {
+    module: 'feast.errors',
+    class: FEAST_CLASS[code] ?? 'FeastError',
+    message,
+    error: { code, message },
+  };
 }
 
 function syntaxErrorOf(text: string): string {
@@ -112,17 +134,17 @@ describe('POST /get-online-features', () => {
         {
           values: [42, 7],
           statuses: ['PRESENT', 'PRESENT'],
-          event_timestamps: ['1970-01-01T00:00:00.000Z', '1970-01-01T00:00:00.000Z'],
+          event_timestamps: ['1970-01-01T00:00:00Z', '1970-01-01T00:00:00Z'],
         },
         {
           values: [30, 0],
           statuses: ['PRESENT', 'NOT_FOUND'],
-          event_timestamps: ['2024-02-29T00:00:00.000Z', '1970-01-01T00:00:00.000Z'],
+          event_timestamps: ['2024-02-29T00:00:00Z', '1970-01-01T00:00:00Z'],
         },
         {
           values: [0.5, null],
           statuses: ['PRESENT', 'NOT_FOUND'],
-          event_timestamps: ['2024-02-29T00:00:00.000Z', '1970-01-01T00:00:00.000Z'],
+          event_timestamps: ['2024-02-29T00:00:00Z', '1970-01-01T00:00:00Z'],
         },
       ],
     });
@@ -216,6 +238,155 @@ describe('POST /get-online-features', () => {
     expect(status).toBe(200);
   });
 
+  it.each([
+    [
+      'a misspelt field',
+      JSON.stringify({
+        featues: ['x'],
+        features: ['user_transaction_stats:amount_sum_30d'],
+        entities: { user_id: [42] },
+      }),
+    ],
+    [
+      'a __proto__ field',
+      '{"__proto__": {"features": 1}, "features": ["user_transaction_stats:amount_sum_30d"], "entities": {"user_id": [42]}}',
+    ],
+    [
+      'a field of a later Feast',
+      JSON.stringify({
+        features: ['user_transaction_stats:amount_sum_30d'],
+        entities: { user_id: [42] },
+        api_version: 2,
+      }),
+    ],
+  ])(
+    'ignores %s, as the pydantic models of Feast’s server ignore fields they do not name',
+    async (_, body) => {
+      const { call } = serve();
+
+      const { status, body: answer } = await call(proxyEvent({ body }));
+
+      expect(status).toBe(200);
+      expect(answer).toMatchObject({ metadata: { feature_names: ['user_id', 'amount_sum_30d'] } });
+    },
+  );
+
+  it('answers the join keys in the order the request gives them, not the order the views declare them', async () => {
+    const { call } = serve();
+
+    const { body } = await call(
+      postJson('/get-online-features', {
+        features: ['user_transaction_stats:amount_count_7d', 'merchant_transaction_stats:amount_count_7d'],
+        entities: { merchant_id: [7], user_id: [42] },
+        full_feature_names: true,
+      }),
+    );
+
+    expect((body as { metadata: { feature_names: string[] } }).metadata.feature_names).toEqual([
+      'merchant_id',
+      'user_id',
+      'user_transaction_stats__amount_count_7d',
+      'merchant_transaction_stats__amount_count_7d',
+    ]);
+  });
+
+  it.each([
+    ['@latest', 'user_transaction_stats@latest:amount_count_7d', 'user_transaction_stats__amount_count_7d'],
+    [
+      '@v0, the applied version when the view has one',
+      'user_transaction_stats@v0:amount_count_7d',
+      'user_transaction_stats@v0__amount_count_7d',
+    ],
+    [
+      'the version id',
+      `user_transaction_stats@${loaded.catalog.views.get('user_transaction_stats')?.version}:amount_count_7d`,
+      `user_transaction_stats@${loaded.catalog.views.get('user_transaction_stats')?.version}__amount_count_7d`,
+    ],
+  ])('serves a versioned reference with %s, naming it as Feast does', async (_, reference, name) => {
+    const { call } = serve();
+
+    const { status, body } = await call(
+      postJson('/get-online-features', {
+        features: [reference],
+        entities: { user_id: [42] },
+        full_feature_names: true,
+      }),
+    );
+
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      metadata: { feature_names: ['user_id', name] },
+      results: [{ values: [42] }, { values: [2], statuses: ['PRESENT'] }],
+    });
+  });
+
+  it('answers 404 UNKNOWN_VERSION for a version the online store does not hold, naming the versions it does', async () => {
+    const { call } = serve();
+    const version = loaded.catalog.views.get('user_transaction_stats')?.version;
+
+    const reply = await call(
+      postJson('/get-online-features', {
+        features: ['user_transaction_stats@v3:amount_count_7d'],
+        entities: { user_id: [42] },
+      }),
+    );
+
+    expect(reply).toMatchObject({
+      status: 404,
+      body: errorBody(
+        'UNKNOWN_VERSION',
+        `feature view "user_transaction_stats" has no version v3: the online store holds its applied version v0 (${version}), which "user_transaction_stats@latest" and "user_transaction_stats@v0" read; its versions are v0 (${version}, applied). To serve another version, apply its definition and materialize it`,
+      ),
+    });
+  });
+
+  it('adds each view read and its version number when include_feature_view_version_metadata is true', async () => {
+    const { call } = serve();
+
+    const { body } = await call(
+      postJson('/get-online-features', {
+        features: ['user_transaction_stats:amount_count_7d', 'merchant_transaction_stats:amount_count_7d'],
+        entities: { user_id: [42], merchant_id: [7] },
+        full_feature_names: true,
+        include_feature_view_version_metadata: true,
+      }),
+    );
+
+    expect((body as { metadata: unknown }).metadata).toMatchObject({
+      feature_view_metadata: [
+        {
+          name: 'user_transaction_stats',
+          version: 0,
+          version_id: loaded.catalog.views.get('user_transaction_stats')?.version,
+        },
+        {
+          name: 'merchant_transaction_stats',
+          version: 0,
+          version_id: loaded.catalog.views.get('merchant_transaction_stats')?.version,
+        },
+      ],
+    });
+  });
+
+  it('answers 404 UNKNOWN_FEATURE_VIEW, as Feast does, when a reference names a view that does not exist', async () => {
+    const { call } = serve();
+
+    const reply = await call(
+      postJson('/get-online-features', {
+        features: ['user_transaction_statz:amount_count_7d'],
+        entities: { user_id: [42] },
+      }),
+    );
+
+    expect(reply).toMatchObject({
+      status: 404,
+      body: errorBody(
+        'UNKNOWN_FEATURE_VIEW',
+        'unknown features: user_transaction_statz:amount_count_7d (did you mean user_transaction_stats:amount_count_7d?)',
+      ),
+    });
+  });
+
   it('accepts a body of exactly maxBodyBytes', async () => {
     const { call } = serve();
     const json = JSON.stringify({
@@ -268,20 +439,6 @@ describe('POST /get-online-features with bad input', () => {
       'the body must be a JSON object such as {"features": ["view:feature"], "entities": {"user_id": [1, 2]}}; got a list',
     ],
     [
-      'an unknown field',
-      400,
-      'INVALID_REQUEST',
-      JSON.stringify({ featues: [sum7d], entities: { user_id: [1] } }),
-      'unknown field "featues" (did you mean "features"?); the fields are "features", "feature_service", "entities", "request_context", "full_feature_names"',
-    ],
-    [
-      'a __proto__ field',
-      400,
-      'INVALID_REQUEST',
-      `{"__proto__": {"features": 1}, "features": ["${sum7d}"], "entities": {"user_id": [1]}}`,
-      'unknown field "__proto__"; the fields are "features", "feature_service", "entities", "request_context", "full_feature_names"',
-    ],
-    [
       'features as a string',
       400,
       'INVALID_REQUEST',
@@ -311,8 +468,8 @@ describe('POST /get-online-features with bad input', () => {
     ],
     [
       'no entities',
-      400,
-      'INVALID_REQUEST',
+      422,
+      'MISSING_FIELD',
       JSON.stringify({ features: [sum7d] }),
       'entities is missing; give each join key a list of values, one per row, e.g. "entities": {"user_id": [1, 2]}',
     ],
@@ -371,8 +528,8 @@ describe('POST /get-online-features with bad input', () => {
     ],
     [
       'an unknown feature service',
-      400,
-      'UNKNOWN_FEATURE',
+      404,
+      'UNKNOWN_FEATURE_SERVICE',
       JSON.stringify({ feature_service: 'fraud_model_v2', entities: { user_id: [1] } }),
       'there is no feature service "fraud_model_v2"; did you mean "fraud_model_v1"?',
     ],
@@ -649,7 +806,7 @@ describe('POST /push', () => {
       status: 501,
       body: errorBody(
         'PUSH_UNAVAILABLE',
-        'this server was started without a push service, so POST /push is unavailable; write the rows through the stream or `fstore ingest` instead',
+        'this server was started without a push service, so it takes no rows; write them through the stream or `fstore ingest` instead',
       ),
     });
   });
@@ -658,22 +815,12 @@ describe('POST /push', () => {
     [
       'both a source and a view',
       { push_source_name: 'transactions', feature_view: 'user_transaction_stats', df: { user_id: [1] } },
-      'give either push_source_name (every view reading that source takes the rows) or feature_view (only that view takes them); the body has both',
-    ],
-    [
-      'neither a source nor a view',
-      { df: { user_id: [1] } },
-      'give either push_source_name (every view reading that source takes the rows) or feature_view (only that view takes them); the body has neither',
+      'give either push_source_name (every view reading that source takes the rows) or feature_view (only that view takes them), not both',
     ],
     [
       'an unknown destination',
       { push_source_name: 'transactions', df: { user_id: [1] }, to: 'dynamodb' },
       'to must be "online", "offline" or "online_and_offline"; got the string "dynamodb"',
-    ],
-    [
-      'no df',
-      { push_source_name: 'transactions' },
-      'df is missing; give the rows column by column, e.g. "df": {"user_id": [1, 2], "amount": [9.5, 3]}',
     ],
     [
       'df as rows',
@@ -696,9 +843,9 @@ describe('POST /push', () => {
       'df.embedding[0] must be a string, number, boolean, null or a flat list (for a vector column); got a nested list',
     ],
     [
-      'an unknown field',
-      { push_source: 'transactions', df: { user_id: [1] } },
-      'unknown field "push_source"; the fields are "push_source_name", "feature_view", "df", "to"',
+      'allow_registry_cache as a string',
+      { push_source_name: 'transactions', df: { user_id: [1] }, allow_registry_cache: 'no' },
+      'allow_registry_cache must be true or false; got the string "no"',
     ],
   ])('refuses %s with 400 INVALID_REQUEST', async (_, body, message) => {
     const { call, pushed } = serve();
@@ -707,6 +854,49 @@ describe('POST /push', () => {
 
     expect(reply).toMatchObject({ status: 400, body: errorBody('INVALID_REQUEST', message) });
     expect(pushed).toEqual([]);
+  });
+
+  it.each<[string, unknown, string]>([
+    [
+      'neither a source nor a view',
+      { push_source: 'transactions', df: { user_id: [1] } },
+      'push_source_name is missing; name the source the rows belong to (every view reading it takes them), or give "feature_view" for one view only',
+    ],
+    [
+      'no df',
+      { push_source_name: 'transactions' },
+      'df is missing; give the rows column by column, e.g. "df": {"user_id": [1, 2], "amount": [9.5, 3]}',
+    ],
+  ])(
+    'refuses %s with 422 MISSING_FIELD, as pydantic answers a missing required field in Feast',
+    async (_, body, message) => {
+      const { call, pushed } = serve();
+
+      const reply = await call(postJson('/push', body));
+
+      expect(reply).toMatchObject({ status: 422, body: errorBody('MISSING_FIELD', message) });
+      expect(pushed).toEqual([]);
+    },
+  );
+
+  it('takes Feast’s optional flags and ignores fields Feast’s model does not name', async () => {
+    const { call, pushed } = serve();
+
+    const reply = await call(
+      postJson('/push', {
+        push_source_name: 'transactions',
+        df: { user_id: [1] },
+        allow_registry_cache: false,
+        transform_on_write: false,
+        to: 'online',
+        batch: 'ignored',
+      }),
+    );
+
+    expect(reply.status).toBe(200);
+    expect(pushed).toEqual([
+      { pushSourceName: 'transactions', featureView: undefined, df: { user_id: [1] }, to: 'online' },
+    ]);
   });
 
   it('answers a push service error that carries a code and a 4xx status with them', async () => {

@@ -188,7 +188,11 @@ export function lambdaContext(requestId = 'req-1'): Context {
   };
 }
 
-/** The reply's body parsed, with its status and content type. */
+/**
+ * The reply's body parsed, with its status and content type. An error body is a JSON string holding Feast's
+ * error detail (`feastErrorBody`); it is parsed too, as Feast's client does (`FeastError.from_error_detail`),
+ * so tests read `{module, class, message, error: {code, message}}`.
+ */
 export function parsedReply(reply: APIGatewayProxyResult): {
   status: number;
   contentType: string | undefined;
@@ -197,9 +201,10 @@ export function parsedReply(reply: APIGatewayProxyResult): {
   const contentType = Object.entries(reply.headers ?? {}).find(
     ([name]) => name.toLowerCase() === 'content-type',
   );
+  const body: unknown = JSON.parse(reply.body);
   return {
     status: reply.statusCode,
     contentType: contentType?.[1]?.toString(),
-    body: JSON.parse(reply.body),
+    body: typeof body === 'string' ? JSON.parse(body) : body,
   };
 }

@@ -103,8 +103,9 @@ function routedPath(target: string): string {
 }
 
 /**
- * Below 500; the catalog page as HTML for a successful GET /ui; otherwise JSON, a 4xx being
- * `{"error": {"code", "message"}}`. Returns the parsed body (undefined for HTML and HEAD).
+ * Below 500; the catalog page as HTML for a successful GET /ui; otherwise JSON, a 4xx being Feast's
+ * error detail as a JSON string carrying `{"error": {"code", "message"}}` (the catalog's `/ui` routes:
+ * that object itself). Returns the parsed body (undefined for HTML and HEAD).
  */
 function expectWellFormed(sent: Sent, reply: Reply): unknown {
   const where = `${sent.method} ${sent.target.slice(0, 200)} -> ${reply.status} ${reply.text.slice(0, 300)}`;
@@ -124,9 +125,20 @@ function expectWellFormed(sent: Sent, reply: Reply): unknown {
   } catch {
     throw new Error(`not JSON: ${where}`);
   }
-  if (reply.status >= 400) {
-    expect(body, where).toEqual({
-      error: { code: expect.stringMatching(/^[A-Z_]+$/), message: expect.stringMatching(/\S/) },
+  const codeAndMessage = {
+    error: { code: expect.stringMatching(/^[A-Z_]+$/), message: expect.stringMatching(/\S/) },
+  };
+  if (reply.status >= 400 && /^\/ui(\/|$)/.test(routedPath(sent.target))) {
+    // The catalog page's routes answer fstore's own shape.
+    expect(body, where).toEqual(codeAndMessage);
+  } else if (reply.status >= 400) {
+    // The API's routes answer Feast's error detail as a JSON string, fstore's code and message in it.
+    expect(typeof body, where).toBe('string');
+    expect(JSON.parse(body as string), where).toEqual({
+      module: 'feast.errors',
+      class: expect.stringMatching(/^[A-Za-z]+$/),
+      message: expect.stringMatching(/\S/),
+      ...codeAndMessage,
     });
   } else {
     expect(reply.status, where).toBe(200);

@@ -136,6 +136,18 @@ const STORED_VALUES = [
   [1, 1],
 ];
 
+/**
+ * A reply's JSON; an error body, Feast's error detail as a JSON string (`feastErrorBody`), as the
+ * `{"error": {"code", "message"}}` it carries.
+ */
+function carriedJson(text: string): unknown {
+  const json: unknown = JSON.parse(text);
+  if (typeof json !== 'string') return json;
+  const detail = JSON.parse(json) as { module: string; error: unknown };
+  if (detail.module !== 'feast.errors') throw new Error(`not Feast's error detail: ${text.slice(0, 200)}`);
+  return { error: detail.error };
+}
+
 async function call(
   path: string,
   body?: unknown,
@@ -148,7 +160,7 @@ async function call(
   const text = await response.text();
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = carriedJson(text);
   } catch {
     throw new Error(
       `${path} answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`,

@@ -86,6 +86,18 @@ async function expectNothingStored(): Promise<void> {
 }
 
 /** Sends a body (a string, or chunks without a content-length) over HTTP; resolves with status and JSON. */
+/**
+ * A reply's JSON; an error body, Feast's error detail as a JSON string (`feastErrorBody`), as the
+ * `{"error": {"code", "message"}}` it carries.
+ */
+function carriedJson(text: string): unknown {
+  const json: unknown = JSON.parse(text);
+  if (typeof json !== 'string') return json;
+  const detail = JSON.parse(json) as { module: string; error: unknown };
+  if (detail.module !== 'feast.errors') throw new Error(`not Feast's error detail: ${text.slice(0, 200)}`);
+  return { error: detail.error };
+}
+
 function post(path: string, body: string | readonly string[]): Promise<{ status: number; json: unknown }> {
   return new Promise((resolve, reject) => {
     const outgoing = httpRequest(
@@ -103,7 +115,7 @@ function post(path: string, body: string | readonly string[]): Promise<{ status:
         incoming.on('end', () => {
           const text = Buffer.concat(parts).toString();
           try {
-            resolve({ status: incoming.statusCode ?? 0, json: JSON.parse(text) });
+            resolve({ status: incoming.statusCode ?? 0, json: carriedJson(text) });
           } catch {
             reject(
               new Error(`${path} answered ${incoming.statusCode} with a body that is not JSON: ${text}`),
