@@ -27,8 +27,18 @@ export function typedOnlineFeaturesJson({ response, types }: TypedOnlineFeatures
  * a float, anything else (and an untyped column) as `JSON.stringify` writes it.
  */
 function valueWriter(type: FeatureType | undefined): (value: unknown) => string {
-  if (type === 'timestamp' || type === 'list<timestamp>') return timesJson;
-  return type !== undefined && /^(?:list<)?float(?:64|32\[)/.test(type) ? floatsJson : plainJson;
+  const write =
+    type === 'timestamp' || type === 'list<timestamp>'
+      ? timesJson
+      : type !== undefined && /^(?:list<)?float(?:64|32\[)/.test(type)
+        ? floatsJson
+        : plainJson;
+  if (!type?.startsWith('list<')) return write;
+  // Feast's client cannot read an empty list: it infers nothing from it and raises "Couldn't infer value
+  // type from empty value" (`type_map.py` `python_values_to_proto_values`, lines 1501-1515), for the
+  // whole answer. An empty last-k (an entity with no events, mostly NOT_FOUND) is written as null, which
+  // it reads as None, as Feast answers for a NOT_FOUND entity.
+  return (value) => (Array.isArray(value) && value.length === 0 ? 'null' : write(value));
 }
 
 /** An ISO 8601 time (or a list of them) as Feast writes times; anything else as it is. */
