@@ -189,6 +189,18 @@ export class ServingApi extends Construct {
     const root = this.api.root;
     root.addResource('get-online-features').addMethod('POST', integration, methodOptions);
     root.addResource('push').addMethod('POST', integration, methodOptions);
+    // Feast's remote topology: its remote online store writes here, its clients materialize here.
+    root.addResource('write-to-online-store').addMethod('POST', integration, methodOptions);
+    root.addResource('materialize').addMethod('POST', integration, methodOptions);
+    root.addResource('materialize-incremental').addMethod('POST', integration, methodOptions);
+    root
+      .addResource('materialize-jobs')
+      .addResource('{id}')
+      .addMethod('GET', integration, {
+        ...methodOptions,
+        requestParameters: { 'method.request.path.id': true },
+      });
+    root.addResource('openapi.json').addMethod('GET', integration, methodOptions);
     root.addResource('health').addMethod('GET', integration, methodOptions);
     const featureViews = root.addResource('registry').addResource('feature-views');
     featureViews.addMethod('GET', integration, methodOptions);

@@ -8,6 +8,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
+import { openApiDocument } from '../../lambdas/http/openapi-document.js';
 import { ServingApi, type ServingApiProps } from '../../lib/infra/serving-api.js';
 import { StreamIngestion } from '../../lib/infra/stream-ingestion.js';
 
@@ -72,15 +73,40 @@ function routes(template: Template): { route: string; authorization: unknown; ap
 
 const ROUTES = [
   'GET /health',
+  'GET /materialize-jobs/{id}',
+  'GET /openapi.json',
   'GET /registry/feature-views',
   'GET /registry/feature-views/{name}',
   'POST /get-online-features',
+  'POST /materialize',
+  'POST /materialize-incremental',
   'POST /push',
+  'POST /write-to-online-store',
 ];
+
+/** The routes the OpenAPI document describes, less the catalog page's, which only `fstore serve` has. */
+function documentedRoutes(): string[] {
+  const paths = openApiDocument().paths as Record<string, Record<string, unknown>>;
+  return Object.entries(paths)
+    .filter(([path]) => !path.startsWith('/ui'))
+    .flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`))
+    .sort((a, b) => a.localeCompare(b));
+}
 
 describe('ServingApi routes', () => {
   it('has exactly the serve handler’s routes', () => {
     expect(routes(synthesize().template).map(({ route }) => route)).toEqual(ROUTES);
+  });
+
+  it('has every route the OpenAPI document describes, and no other', () => {
+    expect(documentedRoutes()).toEqual(ROUTES);
+  });
+
+  it('requires the job id of GET /materialize-jobs/{id}', () => {
+    synthesize().template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'GET',
+      RequestParameters: { 'method.request.path.id': true },
+    });
   });
 
   it('proxies every method to the serve function', () => {
