@@ -9,6 +9,7 @@ import { DynamoDBRegistryStore } from '../registry/dynamodb-registry-store.js';
 import { DynamoDBMaterializationWatermarks } from '../registry/materialization-watermarks.js';
 import { Registry } from '../registry/registry.js';
 import { loadFeatureRepoConfig } from '../repo/load-feature-repo.js';
+import { materialize, materializeIncremental } from '../services/materialize.js';
 import { pushEvents } from '../services/push-events.js';
 import { DynamoDBOnlineStore } from '../stores/dynamodb-online-store.js';
 import { FileSystemObjectStore } from '../stores/filesystem-object-store.js';
@@ -18,6 +19,7 @@ import { announceServe, connectDynamoDB, runningServe } from './dynamodb-connect
 import { startLocalApiServer } from './local-api-server.js';
 import { type LocalStreaming, startLocalStreaming } from './local-streaming.js';
 import type { OfflineCommandOutput } from './offline-commands.js';
+import { withOfflinePlatform } from './offline-platform.js';
 import { positiveInteger } from './option-parsers.js';
 
 function port(value: string): number {
@@ -105,6 +107,11 @@ export async function startServe(
     tableName: connection.onlineTable,
   });
   const loadCatalog = registryCatalogLoader(registry, { refreshMs: options.refreshMs });
+  const watermarks = new DynamoDBMaterializationWatermarks({
+    client: connection.client,
+    tableName: connection.registryTable,
+    project: config.project,
+  });
   const offlineStore =
     config.provider === 'local'
       ? new FileSystemObjectStore({ root: join(resolve(dir, config.local.dataDir), 'offline') })
@@ -127,6 +134,29 @@ export async function startServe(
         request,
       });
     },
+    // POST /materialize and /materialize-incremental run here as `fstore materialize` would.
+    materialize: (run) =>
+      withOfflinePlatform(config, dir, async (offline) => {
+        const checked = new Set<string>();
+        for (const name of run.views) {
+          const definition = run.catalog.views.get(name)?.definition;
+          if (!definition || checked.has(definition.source.name)) continue;
+          checked.add(definition.source.name);
+          await offline.checkSource(definition);
+        }
+        const common = {
+          engine: offline.engine,
+          offlineStore: offline.store,
+          onlineStore: store,
+          catalog: run.catalog,
+          sourceRelation: offline.batchPartRelation,
+          views: run.views,
+          end: run.end,
+        };
+        return run.incremental
+          ? materializeIncremental({ ...common, watermarks })
+          : materialize({ ...common, ...(run.start ? { start: run.start } : {}) });
+      }),
   });
   // The catalog page and its JSON, served locally only (the Lambda has no UI).
   const s3 =
@@ -140,11 +170,7 @@ export async function startServe(
     project: config.project,
     loadCatalog,
     registry,
-    watermarks: new DynamoDBMaterializationWatermarks({
-      client: connection.client,
-      tableName: connection.registryTable,
-      project: config.project,
-    }),
+    watermarks,
     ...(catalogStore ? { offlineStore: catalogStore } : {}),
   });
   let server: Awaited<ReturnType<typeof startLocalApiServer>>;
