@@ -59,7 +59,10 @@ export class FeatureStoreStack extends Stack {
   constructor(scope: Construct, id: string, props: FeatureStoreStackProps) {
     super(scope, id, props);
     const { repo } = props;
-    Tags.of(this).add('fstore:project', repo.project);
+    // CloudFormation's AWS::CloudWatch::Dashboard takes no Tags (cfn-lint E3002), though CDK emits them.
+    Tags.of(this).add('fstore:project', repo.project, {
+      excludeResourceTypes: ['AWS::CloudWatch::Dashboard'],
+    });
     this.registry = new RegistryTable(this, 'Registry', props.registry);
     this.online = new OnlineStoreTable(this, 'Online', props.online);
     this.offline = new OfflineStore(this, 'Offline', { ...props.offline, repo });

@@ -90,6 +90,13 @@ describe('FeatureStoreStack registry table', () => {
 describe('FeatureStoreStack built from the transactions example', () => {
   const template = synthesize();
 
+  it('tags resources with the project, but not the dashboard, whose CloudFormation type takes no tags', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      Tags: Match.arrayWith([{ Key: 'fstore:project', Value: 'transactions' }]),
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { Tags: Match.absent() });
+  });
+
   it('holds every part of the platform', () => {
     template.resourceCountIs('AWS::S3::Bucket', 2); // the offline store and its access logs
     template.resourceCountIs('AWS::DynamoDB::GlobalTable', 2); // online and registry
